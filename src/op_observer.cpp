@@ -1,0 +1,190 @@
+// Capture for torch::nn models. LibTorch's MultiheadAttentionImpl::forward is not
+// virtual and modules have no hooks, but its multi_head_attention_forward always
+// computes the per-head softmax [batch * heads, tgt, src]. An at::RecordFunction
+// observer (registry.cpp) attributes ops to modules by their parameters: reading a
+// selected module's parameter opens that module on the thread; the aten::softmax
+// output that follows is its attention.
+#include "op_observer.h"
+
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "attnhook/error.h"
+#include "registry.h"
+#include "selection.h"
+
+namespace attnhook::detail {
+namespace {
+
+bool is_inside(const std::string& module_name, const std::string& name) {
+  if (module_name.empty()) return true;  // the root holds everything
+  return name.size() > module_name.size() && name.compare(0, module_name.size(), module_name) == 0 &&
+         name[module_name.size()] == '.';
+}
+
+struct SelectedModule {
+  std::string name;
+  const torch::nn::MultiheadAttentionImpl* mha;  // nullptr: hand-written attention
+};
+
+class OpObserver final : public CaptureMechanism {
+ public:
+  OpObserver(std::shared_ptr<torch::nn::Module> model, std::vector<SelectedModule> selected,
+             const HookerOptions& options)
+      : model_(std::move(model)), selected_(std::move(selected)) {
+    std::vector<std::string> names;
+    for (const auto& module : selected_) names.push_back(module.name);
+    recorder_ = std::make_shared<Recorder>(std::move(names), options);
+  }
+  ~OpObserver() override { uninstall(); }
+
+  void install() override;
+  // install() without the check of LibTorch's op sequence (which itself uses it).
+  void start();
+  void uninstall() noexcept override {
+    recorder_->set_active(false);
+    if (plan_) unregister_plan(plan_.get());
+    plan_.reset();
+  }
+  const std::shared_ptr<Recorder>& recorder() const override { return recorder_; }
+
+ private:
+  std::shared_ptr<const ObserverPlan> make_plan() const;
+
+  std::shared_ptr<torch::nn::Module> model_;
+  std::vector<SelectedModule> selected_;
+  std::shared_ptr<Recorder> recorder_;
+  std::shared_ptr<const ObserverPlan> plan_;
+};
+
+// Parameters are read at install time, so in-place updates and module->to() (which
+// keep each parameter's TensorImpl) stay observed.
+std::shared_ptr<const ObserverPlan> OpObserver::make_plan() const {
+  auto plan = std::make_shared<ObserverPlan>();
+  plan->recorder = recorder_;
+  for (size_t i = 0; i < selected_.size(); ++i) {
+    ObservedModule module;
+    module.record_index = i;
+    module.num_heads = selected_[i].mha ? selected_[i].mha->options.num_heads() : 0;
+    // selected_ is in model order, so ancestors come first; keep the nearest.
+    for (size_t a = 0; a < i; ++a) {
+      if (is_inside(selected_[a].name, selected_[i].name)) module.parent = static_cast<int>(a);
+    }
+    plan->modules.push_back(module);
+  }
+  for (const auto& item : model_->named_parameters(/*recurse=*/true)) {
+    const std::string& name = item.key();
+    const at::Tensor& parameter = item.value();
+    if (!parameter.defined()) continue;
+    int owner = ObserverPlan::kCloses;
+    for (size_t i = 0; i < selected_.size(); ++i) {
+      if (is_inside(selected_[i].name, name)) owner = static_cast<int>(i);  // innermost wins
+    }
+    if (owner >= 0 && selected_[owner].mha) {
+      // A MultiheadAttention call starts with its input projection; its other
+      // parameters (biases, bias_k/v, out_proj) neither open nor close anything.
+      const std::string local = name.substr(selected_[owner].name.size() + 1);
+      if (local != "in_proj_weight" && local != "q_proj_weight") continue;
+    }
+    auto& entry = plan->parameters[parameter.unsafeGetTensorImpl()];
+    entry = std::max(entry, owner);  // tied weights: opening beats closing
+  }
+  return plan;
+}
+
+// The capture relies on the op sequence inside LibTorch's multi_head_attention_forward.
+// Check it once per process on a tiny module (self- and cross-attention) against the
+// per-head weights LibTorch itself returns.
+std::string check_capture_on_this_libtorch() {
+  // Building the check module draws from the default generator; give its state back
+  // so that hooking never changes what a seeded model computes.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  at::Tensor rng_state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    rng_state = generator.get_state();
+  }
+  torch::NoGradGuard no_grad;
+  torch::nn::MultiheadAttention mha(torch::nn::MultiheadAttentionOptions(8, 2));
+  mha->eval();
+  auto local = at::make_generator<at::CPUGeneratorImpl>(20240601);
+  const auto query = torch::randn({3, 2, 8}, local);   // [tgt, batch, embed]
+  const auto memory = torch::randn({5, 2, 8}, local);  // [src, batch, embed]
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng_state);
+  }
+
+  OpObserver observer(mha.ptr(), {SelectedModule{"check", mha.get()}}, HookerOptions());
+  observer.start();
+  const auto self_weights = std::get<1>(mha->forward(query, query, query, {}, true, {}, false));
+  const auto cross_weights = std::get<1>(mha->forward(query, memory, memory, {}, true, {}, false));
+  observer.uninstall();
+
+  const Values values = observer.recorder()->values();
+  const size_t calls = values.count("check") ? values.at("check").size() : 0;
+  if (calls != 2) return fmt::format("2 attention calls made, {} captured", calls);
+  const auto& captured = values.at("check");
+  if (!captured[0].equal(self_weights)) return "self-attention weights differ";
+  if (!captured[1].equal(cross_weights)) return "cross-attention weights differ";
+  return "";
+}
+
+void verify_capture_once() {
+  static std::once_flag once;
+  static std::string failure;
+  std::call_once(once, [] { failure = check_capture_on_this_libtorch(); });
+  if (!failure.empty()) {
+    throw Error(fmt::format(
+        "attnhook cannot capture attention on LibTorch {}: the op sequence of "
+        "multi_head_attention_forward is not the one attnhook was built for ({})",
+        TORCH_VERSION, failure));
+  }
+}
+
+void OpObserver::install() {
+  if (plan_) return;
+  verify_capture_once();
+  start();
+}
+
+void OpObserver::start() {
+  if (plan_) return;
+  plan_ = make_plan();
+  recorder_->set_active(true);
+  register_plan(plan_);
+}
+
+}  // namespace
+
+std::unique_ptr<CaptureMechanism> make_op_observer(std::shared_ptr<torch::nn::Module> model,
+                                                   const HookerOptions& options) {
+  if (!model) throw Error("AttentionHooker: the model is null");
+  std::vector<ModuleCandidate> candidates;
+  std::vector<std::shared_ptr<torch::nn::Module>> modules;
+  for (const auto& item : model->named_modules()) {
+    const bool is_mha = dynamic_cast<torch::nn::MultiheadAttentionImpl*>(item.value().get());
+    candidates.push_back({item.key(), is_mha});
+    modules.push_back(item.value());
+  }
+  std::vector<SelectedModule> selected;
+  for (size_t index : select_modules(candidates, options.layer_regex())) {
+    const auto& module = modules[index];
+    if (module->parameters(/*recurse=*/true).empty()) {
+      throw Error(fmt::format(
+          "layer_regex '{}' selects '{}', which owns no parameters: attnhook attributes "
+          "ops to torch::nn modules through their parameters; select a module that owns "
+          "the attention's projections",
+          options.layer_regex(), candidates[index].name));
+    }
+    selected.push_back(
+        {candidates[index].name, dynamic_cast<const torch::nn::MultiheadAttentionImpl*>(module.get())});
+  }
+  return std::make_unique<OpObserver>(std::move(model), std::move(selected), options);
+}
+
+}  // namespace attnhook::detail

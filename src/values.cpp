@@ -1,0 +1,30 @@
+#include "attnhook/values.h"
+
+#include <fmt/format.h>
+
+#include "attnhook/error.h"
+
+namespace attnhook {
+
+const std::vector<at::Tensor>& Values::at(const std::string& name) const {
+  for (const auto& entry : entries_) {
+    if (entry.first == name) return entry.second;
+  }
+  std::string known;
+  for (const auto& entry : entries_) known += (known.empty() ? "" : ", ") + entry.first;
+  throw Error(fmt::format("no attention recorded for '{}'; recorded: {}", name,
+                          known.empty() ? "(nothing)" : known));
+}
+
+size_t Values::count(const std::string& name) const {
+  for (const auto& entry : entries_) {
+    if (entry.first == name) return 1;
+  }
+  return 0;
+}
+
+void Values::append(std::string name, std::vector<at::Tensor> calls) {
+  entries_.emplace_back(std::move(name), std::move(calls));
+}
+
+}  // namespace attnhook
