@@ -10,6 +10,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -87,11 +88,12 @@ std::shared_ptr<const ObserverPlan> OpObserver::make_plan() const {
     if (owner >= 0 && selected_[owner].mha) {
       // A MultiheadAttention call starts with its input projection; its other
       // parameters (biases, bias_k/v, out_proj) neither open nor close anything.
-      const std::string local = name.substr(selected_[owner].name.size() + 1);
+      const std::string& owner_name = selected_[owner].name;
+      const std::string local = owner_name.empty() ? name : name.substr(owner_name.size() + 1);
       if (local != "in_proj_weight" && local != "q_proj_weight") continue;
     }
-    auto& entry = plan->parameters[parameter.unsafeGetTensorImpl()];
-    entry = std::max(entry, owner);  // tied weights: opening beats closing
+    const auto [entry, inserted] = plan->parameters.try_emplace(parameter.unsafeGetTensorImpl(), owner);
+    if (!inserted) entry->second = std::max(entry->second, owner);  // tied weights: opening beats closing
   }
   return plan;
 }
@@ -119,16 +121,16 @@ std::string check_capture_on_this_libtorch() {
     generator.set_state(rng_state);
   }
 
-  OpObserver observer(mha.ptr(), {SelectedModule{"check", mha.get()}}, HookerOptions());
+  OpObserver observer(mha.ptr(), {SelectedModule{"", mha.get()}}, HookerOptions());  // the root
   observer.start();
   const auto self_weights = std::get<1>(mha->forward(query, query, query, {}, true, {}, false));
   const auto cross_weights = std::get<1>(mha->forward(query, memory, memory, {}, true, {}, false));
   observer.uninstall();
 
   const Values values = observer.recorder()->values();
-  const size_t calls = values.count("check") ? values.at("check").size() : 0;
+  const size_t calls = values.count("") ? values.at("").size() : 0;
   if (calls != 2) return fmt::format("2 attention calls made, {} captured", calls);
-  const auto& captured = values.at("check");
+  const auto& captured = values.at("");
   if (!captured[0].equal(self_weights)) return "self-attention weights differ";
   if (!captured[1].equal(cross_weights)) return "cross-attention weights differ";
   return "";
@@ -171,18 +173,25 @@ std::unique_ptr<CaptureMechanism> make_op_observer(std::shared_ptr<torch::nn::Mo
     candidates.push_back({item.key(), is_mha});
     modules.push_back(item.value());
   }
+  // A pattern like "layers.1" also matches parameter-free children (dropout, activation);
+  // they can hold no attention and are left out, unless nothing else is selected.
   std::vector<SelectedModule> selected;
+  std::vector<std::string> without_parameters;
   for (size_t index : select_modules(candidates, options.layer_regex())) {
     const auto& module = modules[index];
     if (module->parameters(/*recurse=*/true).empty()) {
-      throw Error(fmt::format(
-          "layer_regex '{}' selects '{}', which owns no parameters: attnhook attributes "
-          "ops to torch::nn modules through their parameters; select a module that owns "
-          "the attention's projections",
-          options.layer_regex(), candidates[index].name));
+      without_parameters.push_back(candidates[index].name);
+      continue;
     }
     selected.push_back(
         {candidates[index].name, dynamic_cast<const torch::nn::MultiheadAttentionImpl*>(module.get())});
+  }
+  if (selected.empty()) {
+    throw Error(fmt::format(
+        "layer_regex '{}' selects only modules that own no parameters ('{}'): attnhook "
+        "attributes ops to torch::nn modules through their parameters; select a module "
+        "that owns the attention's projections",
+        options.layer_regex(), fmt::join(without_parameters, "', '")));
   }
   return std::make_unique<OpObserver>(std::move(model), std::move(selected), options);
 }

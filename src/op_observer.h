@@ -10,8 +10,9 @@
 namespace attnhook::detail {
 
 // Selects modules of `model` by options.layer_regex(); throws attnhook::Error on a
-// null model, a bad pattern, an empty selection or a selected module that owns no
-// parameter (the observer could never attribute an op to it).
+// null model, a bad pattern, an empty selection, or a selection of modules that own no
+// parameter (the observer could never attribute an op to them; such matches are
+// dropped when the pattern also selects modules with parameters).
 std::unique_ptr<CaptureMechanism> make_op_observer(std::shared_ptr<torch::nn::Module> model,
                                                    const HookerOptions& options);
 

@@ -1,0 +1,75 @@
+// Bad selections and bad models: each an attnhook::Error whose text names the bad value.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "attnhook/attnhook.h"
+#include "models.h"
+
+namespace {
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const attnhook::Error& e) {
+    return e.what();
+  }
+  return "(no attnhook::Error)";
+}
+
+struct BadPattern {
+  const char* pattern;
+  const char* message;
+};
+
+class BadLayerRegex : public ::testing::TestWithParam<BadPattern> {};
+
+TEST_P(BadLayerRegex, NamesThePatternAndTheReason) {
+  auto encoder = attnhook_test::make_encoder(2);
+  const auto message = error_of([&] {
+    attnhook::AttentionHooker(encoder, attnhook::HookerOptions().layer_regex(GetParam().pattern));
+  });
+  EXPECT_EQ(message, GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadLayerRegex,
+    ::testing::Values(
+        BadPattern{"(ab", "layer_regex '(ab' does not compile: missing ): (ab"},
+        BadPattern{"layers.[0", "layer_regex 'layers.[0' does not compile: missing ]: [0"},
+        BadPattern{"a**", "layer_regex 'a**' does not compile: bad repetition operator: **"},
+        BadPattern{"decoder",
+                   "layer_regex 'decoder' selects no module; attention modules of this model: "
+                   "layers.0.self_attn, layers.1.self_attn"}));
+
+TEST(BadModel, NullModel) {
+  EXPECT_EQ(error_of([] { attnhook::AttentionHooker(std::shared_ptr<torch::nn::Module>()); }),
+            "AttentionHooker: the model is null");
+}
+
+TEST(BadModel, DefaultSelectionOnAModelWithoutMultiheadAttention) {
+  attnhook_test::TinyBert bert;
+  EXPECT_EQ(error_of([&] { attnhook::AttentionHooker{bert}; }),
+            "layer_regex '' selects every multi-head attention module, but the model has none; "
+            "name its hand-written attention modules with a pattern");
+}
+
+TEST(BadModel, SelectedModuleWithoutParameters) {
+  torch::nn::Sequential model(torch::nn::Linear(4, 4), torch::nn::ReLU());
+  EXPECT_EQ(error_of([&] { attnhook::AttentionHooker(model, attnhook::HookerOptions().layer_regex("^1$")); }),
+            "layer_regex '^1$' selects only modules that own no parameters ('1'): attnhook "
+            "attributes ops to torch::nn modules through their parameters; select a module "
+            "that owns the attention's projections");
+}
+
+TEST(BadValues, UnknownNameListsWhatWasRecorded) {
+  auto encoder = attnhook_test::make_encoder(2);
+  attnhook::AttentionHooker hooker(encoder, attnhook::HookerOptions().layer_regex("layers.1.self_attn"));
+  EXPECT_EQ(error_of([&] { hooker.values().at("layers.1.self_attn"); }),
+            "no attention recorded for 'layers.1.self_attn'; recorded: (nothing)");
+  hooker.setup();
+  encoder->forward(torch::randn({3, 1, 16}));
+  EXPECT_EQ(error_of([&] { hooker.values().at("layers.0.self_attn"); }),
+            "no attention recorded for 'layers.0.self_attn'; recorded: layers.1.self_attn");
+}
+
+}  // namespace
