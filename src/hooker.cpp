@@ -3,11 +3,16 @@
 #include "attnhook/error.h"
 #include "capture.h"
 #include "op_observer.h"
+#include "torchscript.h"
 
 namespace attnhook {
 
 AttentionHooker::AttentionHooker(std::shared_ptr<torch::nn::Module> model, HookerOptions options)
     : mechanism_(detail::make_op_observer(std::move(model), options)),
+      recorder_(mechanism_->recorder()) {}
+
+AttentionHooker::AttentionHooker(const torch::jit::Module& model, HookerOptions options)
+    : mechanism_(detail::make_torchscript_capture(model, options)),
       recorder_(mechanism_->recorder()) {}
 
 AttentionHooker::~AttentionHooker() noexcept { remove_hooks(); }
@@ -48,6 +53,15 @@ const Values& AttentionHooker::values() const {
 
 std::vector<std::string> AttentionHooker::hooked_names() const {
   return recorder_ ? recorder_->names() : std::vector<std::string>();
+}
+
+torch::jit::Module& AttentionHooker::module() {
+  torch::jit::Module* hooked = mechanism_ ? mechanism_->hooked_module() : nullptr;
+  if (!hooked) {
+    throw Error(mechanism_ ? "AttentionHooker::module: this hooker hooks a torch::nn model; run that model itself"
+                           : "AttentionHooker::module: this hooker was moved from");
+  }
+  return *hooked;
 }
 
 }  // namespace attnhook

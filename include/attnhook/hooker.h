@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include <torch/csrc/jit/api/module.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -49,6 +50,11 @@ class AttentionHooker {
       : AttentionHooker(std::static_pointer_cast<torch::nn::Module>(model.ptr()),
                         std::move(options)) {}
 
+  // Hooks a TorchScript module (torch.jit.script or torch.jit.trace, loaded with
+  // torch::jit::load or attnhook::load_torchscript). The original is left untouched:
+  // run module(), a hooked clone that shares the original's parameters.
+  explicit AttentionHooker(const torch::jit::Module& model, HookerOptions options = HookerOptions());
+
   ~AttentionHooker() noexcept;
   AttentionHooker(AttentionHooker&& other) noexcept;
   AttentionHooker& operator=(AttentionHooker&& other) noexcept;
@@ -71,6 +77,10 @@ class AttentionHooker {
   const Values& values() const;
   // The selected modules, in model order.
   std::vector<std::string> hooked_names() const;
+
+  // TorchScript hookers: the module to run. With hooks removed it computes exactly
+  // what the original does. An attnhook::Error for torch::nn hookers (run the model).
+  torch::jit::Module& module();
 
  private:
   std::unique_ptr<detail::CaptureMechanism> mechanism_;
