@@ -1,0 +1,38 @@
+# Shared by scripts/test.sh and scripts/demo.sh: install what is missing (Debian
+# packages only), then configure and build. Source it; it sets BUILD_DIR.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+JOBS="${JOBS:-2}"
+
+PACKAGES=(
+  build-essential cmake pkg-config ccache
+  libtorch-dev libopenblas0-openmp   # without OpenBLAS LibTorch falls back to reference BLAS (~25x slower)
+  libre2-dev libfmt-dev libgtest-dev cimg-dev libpng-dev
+)
+
+install_missing() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "attnhook: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+report_blas() {
+  local blas
+  blas="$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)"
+  echo "attnhook: BLAS in use: ${blas:-unknown}"
+  case "$blas" in *openblas*) ;; *) echo "attnhook: warning: not OpenBLAS; LibTorch will be very slow" >&2 ;; esac
+}
+
+build() {
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake --build "$BUILD_DIR" -j"$JOBS"
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, runs every test with ctest.
+source "$(dirname "$0")/common.sh"
+install_missing "${PACKAGES[@]}"
+report_blas
+build
+cd "$BUILD_DIR"
+ctest --output-on-failure -j"$JOBS" --timeout 600
