@@ -3,6 +3,8 @@
 #pragma once
 
 #include "attnhook/error.h"
+#include "attnhook/export.h"
 #include "attnhook/hooker.h"
 #include "attnhook/options.h"
+#include "attnhook/render.h"
 #include "attnhook/values.h"

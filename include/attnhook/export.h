@@ -1,0 +1,62 @@
+// Attention files: what a hooker recorded, saved for other tools and read back.
+//
+//   attnhook::AttentionFile file;
+//   file.tokens = tokens;                 // optional: labels of the input positions
+//   file.values = hooker.values();        // name -> calls, each [batch, heads, tgt, src]
+//   attnhook::save_json(file, "attn.json");
+//   attnhook::save_npz(file, "attn.npz");
+//   auto back = attnhook::load_attention("attn.json");   // .json or .npz, by extension
+//
+// attn.json, attnhook's schema (version 1):
+//   {"format": "attnhook", "version": 1, "model": "m.pt", "text": "...",
+//    "tokens": ["a", "b", ...],                      // may be empty
+//    "src_tokens": [...],                            // optional: keys of cross-attention
+//    "layers": [{"name": "layers.0.self_attn",       // model order
+//                "calls": [{"shape": [B, H, T, S],   // one per call, call order
+//                           "values": [...]}]}]}     // B*H*T*S numbers, row-major
+// Numbers are written in the shortest form that reads back to the same float32.
+//
+// The flat schema of existing Python extract/plot scripts is read and written too
+// (JsonSchema::kFlat): {"tokens": [...], "text": "...", "attention_matrices":
+// [layer][head][i][j]} — one batch item, one call per layer; on reading, layers are
+// named "0", "1", ... and each becomes one call of shape [1, H, T, S].
+//
+// attn.npz (numpy: np.load("attn.npz")): one float32 array per layer and call, named
+// "<layer name>/<call>" (e.g. "layers.0.self_attn/0"), shape [B, H, T, S]; the tokens,
+// if any, as a unicode array "tokens" (and "src_tokens"); "text" and "model" as 0-d
+// unicode arrays. The order of entries is model order, then call order.
+//
+// Errors are attnhook::Error naming the file: missing or unreadable files, malformed
+// JSON (with line and column), a schema mismatch (naming the field), shapes that do
+// not match their values. Files are written to a temporary file and renamed, so a
+// failed save leaves nothing behind.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "attnhook/values.h"
+
+namespace attnhook {
+
+struct AttentionFile {
+  std::string model;                    // where the weights came from (informational)
+  std::string text;                     // the input text, if known
+  std::vector<std::string> tokens;      // labels of the input (query) positions
+  std::vector<std::string> src_tokens;  // labels of key positions when they differ (cross-attention)
+  Values values;                        // float32 on the CPU after loading
+};
+
+enum class JsonSchema { kAttnhook, kFlat };
+
+void save_json(const AttentionFile& file, const std::string& path,
+               JsonSchema schema = JsonSchema::kAttnhook);
+void save_npz(const AttentionFile& file, const std::string& path);
+
+// Either JSON schema, detected from the content.
+AttentionFile load_json(const std::string& path);
+AttentionFile load_npz(const std::string& path);
+// By extension: ".npz" -> load_npz, anything else -> load_json.
+AttentionFile load_attention(const std::string& path);
+
+}  // namespace attnhook

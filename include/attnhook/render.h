@@ -1,0 +1,144 @@
+// Rendering attention weights to PNG: a grid of every head of one layer, or one head.
+//
+//   // weights: [batch, heads, tgt_len, src_len]
+//   attnhook::save_attention_grid(weights, "layer0.png",
+//       attnhook::GridOptions()
+//           .tokens(tokens)       // default none: labels of rows and columns (self-attention)
+//           .tgt_tokens(queries)  // default none: row labels (queries); overrides tokens
+//           .src_tokens(keys)     // default none: column labels (keys); overrides tokens
+//           .title("layers.0")    // default "": no title line
+//           .batch(0)             // default 0: which sample of the batch
+//           .heads({0, 3})        // default {}: every head, in order (grid only)
+//           .colormap(attnhook::Colormap::kViridis)  // default kViridis
+//           .vmin(0.0)            // default none: 0, or the smallest weight if one is negative
+//           .vmax(1.0)            // default none: the largest weight shown (vmin + 1 if that
+//                                 //   is not above vmin)
+//           .columns(4)           // default 0: ceil(sqrt(heads shown))
+//           .cell_size(3));       // default 0: automatic; pixels a token, cells are square
+//
+// Picture: row i is query (target) position i, column j is key (source) position j, so
+// a cell is how much query i attends to key j. Every heatmap is titled "head h" (h is
+// the index in the tensor), carries the token labels on both axes (columns rotated to
+// read upwards; labels longer than 16 characters are cut; when cells are smaller than
+// the text, only every k-th position is labelled, k in 1, 2, 5, 10, 20, 50, ...), and
+// shares one colour scale, drawn as a colorbar with tick values on the right. A line
+// under the title states the batch index and the axis lengths. Weights outside
+// [vmin, vmax] take the end colours. Text uses CImg's built-in font, which draws Latin-1:
+// the word-start marks 'Ġ' (GPT-2) and '▁' (SentencePiece) are drawn as '_', a newline in a
+// token as \n, other characters outside Latin-1 as '?'. Output: 8-bit RGB PNG, white
+// background.
+//
+// Automatic cell size: about 384 pixels for the longer axis of each grid heatmap
+// (1..24 pixels a token) and 640 for a single heatmap (1..48 pixels a token).
+//
+// Inputs: any floating dtype, any device (copied to CPU float32 for drawing).
+// Errors are attnhook::Error naming the bad value: wrong rank (the shape is quoted),
+// empty tensor, non-floating dtype, batch or head out of range, a token list whose
+// length is not tgt_len / src_len, NaN or Inf among the weights shown (with its index),
+// a bad option (negative columns or cell_size, vmin >= vmax, non-finite vmin/vmax), an
+// image too large (over 32768 pixels a side), and a path that cannot be written. Nothing
+// is written on error: the picture is drawn in memory, written to a temporary file in the
+// same directory, and renamed over `path` only when complete.
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnhook {
+
+// Perceptually uniform maps from matplotlib, dark = low, bright = high.
+enum class Colormap {
+  kViridis,  // dark purple -> blue -> green -> yellow
+  kMagma,    // black -> purple -> orange -> pale yellow
+  kGray,     // black -> white
+};
+
+struct GridOptions {
+  GridOptions& tokens(std::vector<std::string> labels) {
+    tokens_ = std::move(labels);
+    return *this;
+  }
+  GridOptions& tgt_tokens(std::vector<std::string> labels) {
+    tgt_tokens_ = std::move(labels);
+    return *this;
+  }
+  GridOptions& src_tokens(std::vector<std::string> labels) {
+    src_tokens_ = std::move(labels);
+    return *this;
+  }
+  GridOptions& title(std::string text) {
+    title_ = std::move(text);
+    return *this;
+  }
+  GridOptions& batch(int64_t index) {
+    batch_ = index;
+    return *this;
+  }
+  // Heads to draw in save_attention_grid, in this order; save_attention_heatmap ignores it.
+  GridOptions& heads(std::vector<int64_t> indexes) {
+    heads_ = std::move(indexes);
+    return *this;
+  }
+  GridOptions& colormap(Colormap map) {
+    colormap_ = map;
+    return *this;
+  }
+  GridOptions& vmin(std::optional<double> value) {
+    vmin_ = value;
+    return *this;
+  }
+  GridOptions& vmax(std::optional<double> value) {
+    vmax_ = value;
+    return *this;
+  }
+  GridOptions& columns(int count) {
+    columns_ = count;
+    return *this;
+  }
+  GridOptions& cell_size(int pixels) {
+    cell_size_ = pixels;
+    return *this;
+  }
+
+  const std::vector<std::string>& tokens() const { return tokens_; }
+  const std::vector<std::string>& tgt_tokens() const { return tgt_tokens_; }
+  const std::vector<std::string>& src_tokens() const { return src_tokens_; }
+  const std::string& title() const { return title_; }
+  int64_t batch() const { return batch_; }
+  const std::vector<int64_t>& heads() const { return heads_; }
+  Colormap colormap() const { return colormap_; }
+  std::optional<double> vmin() const { return vmin_; }
+  std::optional<double> vmax() const { return vmax_; }
+  int columns() const { return columns_; }
+  int cell_size() const { return cell_size_; }
+
+ private:
+  std::vector<std::string> tokens_;
+  std::vector<std::string> tgt_tokens_;
+  std::vector<std::string> src_tokens_;
+  std::string title_;
+  int64_t batch_ = 0;
+  std::vector<int64_t> heads_;
+  Colormap colormap_ = Colormap::kViridis;
+  std::optional<double> vmin_;
+  std::optional<double> vmax_;
+  int columns_ = 0;
+  int cell_size_ = 0;
+};
+
+// Every head of one layer, as a grid of heatmaps.
+// weights: [batch, heads, tgt_len, src_len] or [heads, tgt_len, src_len] (batch must be 0).
+void save_attention_grid(const at::Tensor& weights, const std::string& path,
+                         const GridOptions& options = GridOptions());
+
+// One head, larger. weights: as for save_attention_grid, or [tgt_len, src_len] (head
+// must be 0). options.heads() is ignored; everything else applies.
+void save_attention_heatmap(const at::Tensor& weights, int64_t head, const std::string& path,
+                            const GridOptions& options = GridOptions());
+
+}  // namespace attnhook

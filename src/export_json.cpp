@@ -1,0 +1,258 @@
+// attn.json in attnhook's schema and in the flat schema of Python extract/plot scripts.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.h"
+#include "attnhook/error.h"
+#include "attnhook/export.h"
+
+namespace attnhook {
+namespace {
+
+using nlohmann::json;
+
+// Shortest text that reads back to the same float; JSON has no NaN/Inf: null.
+void append_number(fmt::memory_buffer& out, float value) {
+  if (std::isfinite(value)) {
+    fmt::format_to(std::back_inserter(out), "{}", value);
+  } else {
+    fmt::format_to(std::back_inserter(out), "null");
+  }
+}
+
+void append_string(fmt::memory_buffer& out, const std::string& text) {
+  const std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  out.append(quoted.data(), quoted.data() + quoted.size());
+}
+
+void append_strings(fmt::memory_buffer& out, const std::vector<std::string>& texts) {
+  out.push_back('[');
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (i) out.push_back(',');
+    append_string(out, texts[i]);
+  }
+  out.push_back(']');
+}
+
+// Numbers of `tensor` (any shape) as nested JSON arrays over its last `depth` dims.
+void append_nested(fmt::memory_buffer& out, const float* data, at::IntArrayRef shape) {
+  if (shape.empty()) return append_number(out, *data);
+  int64_t stride = 1;
+  for (size_t d = 1; d < shape.size(); ++d) stride *= shape[d];
+  out.push_back('[');
+  for (int64_t i = 0; i < shape[0]; ++i) {
+    if (i) out.push_back(',');
+    append_nested(out, data + i * stride, shape.slice(1));
+  }
+  out.push_back(']');
+}
+
+at::Tensor cpu_float(const at::Tensor& tensor) {
+  return tensor.detach().to(at::kCPU, at::kFloat).contiguous();
+}
+
+fmt::memory_buffer attnhook_schema(const AttentionFile& file) {
+  fmt::memory_buffer out;
+  auto text = [&](const char* s) { out.append(s, s + std::strlen(s)); };
+  text("{\"format\": \"attnhook\", \"version\": 1,\n \"model\": ");
+  append_string(out, file.model);
+  text(",\n \"text\": ");
+  append_string(out, file.text);
+  text(",\n \"tokens\": ");
+  append_strings(out, file.tokens);
+  if (!file.src_tokens.empty()) {
+    text(",\n \"src_tokens\": ");
+    append_strings(out, file.src_tokens);
+  }
+  text(",\n \"layers\": [");
+  bool first_layer = true;
+  for (const auto& [name, calls] : file.values) {
+    text(first_layer ? "\n  {\"name\": " : ",\n  {\"name\": ");
+    first_layer = false;
+    append_string(out, name);
+    text(", \"calls\": [");
+    for (size_t c = 0; c < calls.size(); ++c) {
+      const at::Tensor weights = cpu_float(calls[c]);
+      fmt::format_to(std::back_inserter(out), "{}\n   {{\"shape\": [{}], \"values\": [", c ? "," : "",
+                     fmt::join(weights.sizes(), ", "));
+      const float* data = weights.data_ptr<float>();
+      for (int64_t i = 0; i < weights.numel(); ++i) {
+        if (i) out.push_back(',');
+        append_number(out, data[i]);
+      }
+      text("]}");
+    }
+    text("]}");
+  }
+  text("\n ]\n}\n");
+  return out;
+}
+
+fmt::memory_buffer flat_schema(const AttentionFile& file) {
+  fmt::memory_buffer out;
+  auto text = [&](const char* s) { out.append(s, s + std::strlen(s)); };
+  text("{\"tokens\": ");
+  append_strings(out, file.tokens);
+  text(",\n \"text\": ");
+  append_string(out, file.text);
+  text(",\n \"attention_matrices\": [");
+  bool first = true;
+  for (const auto& [name, calls] : file.values) {
+    for (const auto& call : calls) {
+      text(first ? "\n  " : ",\n  ");
+      first = false;
+      const at::Tensor weights = cpu_float(call.dim() == 4 ? call.select(0, 0) : call);  // [H, T, S]
+      append_nested(out, weights.data_ptr<float>(), weights.sizes());
+    }
+  }
+  text("\n ]\n}\n");
+  return out;
+}
+
+[[noreturn]] void schema_error(const std::string& path, const std::string& what) {
+  throw Error(fmt::format("attention file '{}': {}", path, what));
+}
+
+std::vector<std::string> read_strings(const json& document, const char* key, const std::string& path) {
+  std::vector<std::string> out;
+  if (!document.contains(key)) return out;
+  const json& list = document.at(key);
+  if (!list.is_array()) schema_error(path, fmt::format("\"{}\" must be an array of strings", key));
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_string()) schema_error(path, fmt::format("{}[{}] must be a string", key, i));
+    out.push_back(list[i].get<std::string>());
+  }
+  return out;
+}
+
+float read_number(const json& value, const std::string& path, const std::string& where) {
+  if (value.is_null()) return std::numeric_limits<float>::quiet_NaN();
+  if (!value.is_number()) schema_error(path, fmt::format("{} must be a number", where));
+  return value.get<float>();
+}
+
+AttentionFile read_attnhook_schema(const json& document, const std::string& path) {
+  AttentionFile file;
+  if (document.value("version", 0) != 1) {
+    schema_error(path, fmt::format("unsupported version {} (this reader knows 1)", document.value("version", json()).dump()));
+  }
+  file.model = document.value("model", "");
+  file.text = document.value("text", "");
+  file.tokens = read_strings(document, "tokens", path);
+  file.src_tokens = read_strings(document, "src_tokens", path);
+  if (!document.contains("layers") || !document["layers"].is_array()) schema_error(path, "\"layers\" must be an array");
+  const json& layers = document["layers"];
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const json& layer = layers[l];
+    if (!layer.is_object() || !layer.contains("name") || !layer["name"].is_string()) {
+      schema_error(path, fmt::format("layers[{}].name must be a string", l));
+    }
+    if (!layer.contains("calls") || !layer["calls"].is_array()) {
+      schema_error(path, fmt::format("layers[{}].calls must be an array", l));
+    }
+    std::vector<at::Tensor> calls;
+    for (size_t c = 0; c < layer["calls"].size(); ++c) {
+      const json& call = layer["calls"][c];
+      const std::string where = fmt::format("layers[{}].calls[{}]", l, c);
+      if (!call.is_object() || !call.contains("shape") || !call["shape"].is_array() || call["shape"].size() != 4) {
+        schema_error(path, where + ".shape must be [batch, heads, tgt_len, src_len]");
+      }
+      std::vector<int64_t> shape;
+      int64_t count = 1;
+      for (const json& size : call["shape"]) {
+        if (!size.is_number_integer() || size.get<int64_t>() < 0) {
+          schema_error(path, where + ".shape must hold non-negative integers");
+        }
+        shape.push_back(size.get<int64_t>());
+        count *= shape.back();
+      }
+      if (!call.contains("values") || !call["values"].is_array()) schema_error(path, where + ".values must be an array");
+      const json& numbers = call["values"];
+      if (static_cast<int64_t>(numbers.size()) != count) {
+        schema_error(path, fmt::format("{}.values has {} numbers, shape [{}] needs {}", where, numbers.size(),
+                                       fmt::join(shape, ", "), count));
+      }
+      at::Tensor weights = torch::empty(shape, torch::kFloat);
+      float* data = weights.data_ptr<float>();
+      for (int64_t i = 0; i < count; ++i) data[i] = read_number(numbers[i], path, fmt::format("{}.values[{}]", where, i));
+      calls.push_back(weights);
+    }
+    file.values.append(layer["name"].get<std::string>(), std::move(calls));
+  }
+  return file;
+}
+
+AttentionFile read_flat_schema(const json& document, const std::string& path) {
+  AttentionFile file;
+  file.text = document.contains("text") && document["text"].is_string() ? document["text"].get<std::string>() : "";
+  file.tokens = read_strings(document, "tokens", path);
+  const json& layers = document["attention_matrices"];
+  if (!layers.is_array()) schema_error(path, "\"attention_matrices\" must be an array [layer][head][i][j]");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const json& heads = layers[l];
+    const std::string where = fmt::format("attention_matrices[{}]", l);
+    if (!heads.is_array() || heads.empty() || !heads[0].is_array() || heads[0].empty() || !heads[0][0].is_array()) {
+      schema_error(path, where + " must be a non-empty [head][i][j] array");
+    }
+    const int64_t num_heads = heads.size(), rows = heads[0].size(), cols = heads[0][0].size();
+    at::Tensor weights = torch::empty({1, num_heads, rows, cols}, torch::kFloat);
+    float* data = weights.data_ptr<float>();
+    for (int64_t h = 0; h < num_heads; ++h) {
+      if (!heads[h].is_array() || static_cast<int64_t>(heads[h].size()) != rows) {
+        schema_error(path, fmt::format("{}[{}] must have {} rows like head 0", where, h, rows));
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        const json& row = heads[h][i];
+        if (!row.is_array() || static_cast<int64_t>(row.size()) != cols) {
+          schema_error(path, fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, i, cols));
+        }
+        for (int64_t j = 0; j < cols; ++j) {
+          *data++ = read_number(row[j], path, fmt::format("{}[{}][{}][{}]", where, h, i, j));
+        }
+      }
+    }
+    file.values.append(std::to_string(l), {weights});
+  }
+  return file;
+}
+
+}  // namespace
+
+void save_json(const AttentionFile& file, const std::string& path, JsonSchema schema) {
+  const fmt::memory_buffer out = schema == JsonSchema::kFlat ? flat_schema(file) : attnhook_schema(file);
+  detail::write_atomically(path, "attention file", [&](std::FILE* stream, std::string& error) {
+    if (std::fwrite(out.data(), 1, out.size(), stream) == out.size()) return true;
+    error = std::strerror(errno);
+    return false;
+  });
+}
+
+AttentionFile load_json(const std::string& path) {
+  const std::string content = detail::read_file(path, "attention file");
+  json document;
+  try {
+    document = json::parse(content);
+  } catch (const json::parse_error& e) {
+    // e.what(): "[json.exception.parse_error.101] parse error at line 3, column 7: ..."
+    std::string reason = e.what();
+    const auto start = reason.find("parse error");
+    throw Error(fmt::format("attention file '{}' is not valid JSON: {}", path,
+                            start == std::string::npos ? reason : reason.substr(start)));
+  }
+  if (!document.is_object()) schema_error(path, "the top level must be an object");
+  if (document.contains("format")) {
+    if (document["format"] != "attnhook") schema_error(path, fmt::format("unknown format {}", document["format"].dump()));
+    return read_attnhook_schema(document, path);
+  }
+  if (document.contains("attention_matrices")) return read_flat_schema(document, path);
+  schema_error(path, "neither attnhook's schema (\"format\": \"attnhook\") nor the flat one (\"attention_matrices\")");
+}
+
+AttentionFile load_attention(const std::string& path) {
+  const bool npz = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
+  return npz ? load_npz(path) : load_json(path);
+}
+
+}  // namespace attnhook

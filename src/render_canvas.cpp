@@ -1,0 +1,200 @@
+#include "render_canvas.h"
+
+#include <CImg.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <png.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "atomic_file.h"
+#include "attnhook/error.h"
+
+namespace attnhook::detail {
+
+namespace {
+
+// Common characters outside Latin-1 that tokenizers and titles produce.
+const char* ascii_stand_in(uint32_t code) {
+  switch (code) {
+    case 0x0120:  // 'Ġ', GPT-2 byte-level BPE: the token starts a word
+    case 0x2581:  // '▁', SentencePiece: the token starts a word
+      return "_";
+    case 0x2018:
+    case 0x2019:
+      return "'";
+    case 0x201C:
+    case 0x201D:
+      return "\"";
+    case 0x2013:
+    case 0x2014:
+      return "-";
+    case 0x2026:
+      return "...";
+    default:
+      return "?";
+  }
+}
+
+}  // namespace
+
+std::string to_latin1(const std::string& utf8) {
+  std::string out;
+  for (size_t i = 0; i < utf8.size();) {
+    const auto lead = static_cast<unsigned char>(utf8[i]);
+    const int length = lead < 0x80         ? 1
+                       : (lead >> 5) == 6  ? 2
+                       : (lead >> 4) == 14 ? 3
+                       : (lead >> 3) == 30 ? 4
+                                           : 0;
+    uint32_t code = length == 1   ? lead
+                    : length == 2 ? lead & 0x1F
+                    : length == 3 ? lead & 0x0F
+                                  : lead & 0x07;
+    bool valid = length > 0 && i + length <= utf8.size();
+    for (int k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(utf8[i + k]);
+      valid = (next >> 6) == 2;
+      code = code << 6 | (next & 0x3F);
+    }
+    i += valid ? length : 1;
+    const bool drawable = valid && code < 0x100 && code >= 0x20 && !(code >= 0x7F && code < 0xA0);
+    if (drawable) {
+      out += static_cast<char>(code);
+    } else if (valid) {
+      out += ascii_stand_in(code);
+    } else {
+      out += '?';
+    }
+  }
+  return out;
+}
+
+std::string printable_label(const std::string& token) {
+  constexpr size_t kMaxLabelChars = 16;
+  std::string escaped;
+  for (char c : token) {
+    if (c == '\n')
+      escaped += "\\n";
+    else if (c == '\t')
+      escaped += "\\t";
+    else if (c == '\r')
+      escaped += "\\r";
+    else
+      escaped += c;
+  }
+  std::string label = to_latin1(escaped);
+  if (label.size() > kMaxLabelChars) label = label.substr(0, kMaxLabelChars - 2) + "..";
+  return label;
+}
+
+Text render_text(const std::string& latin1, int font_height) {
+  Text text;
+  if (latin1.empty()) return text;
+  // Drawn into an empty image, CImg sizes the image to the text; "%s" keeps '%' literal.
+  cimg_library::CImg<unsigned char> image;
+  const unsigned char white = 255;
+  image.draw_text(0, 0, "%s", &white, 0, 1.0f, static_cast<unsigned>(font_height), latin1.c_str());
+  text.columns = image.width();
+  text.rows = image.height();
+  text.coverage.assign(image.data(), image.data() + image.size());
+  return text;
+}
+
+Text rotate_counterclockwise(const Text& text) {
+  Text turned;
+  turned.columns = text.rows;
+  turned.rows = text.columns;
+  turned.coverage.resize(text.coverage.size());
+  for (int y = 0; y < text.rows; ++y)
+    for (int x = 0; x < text.columns; ++x)
+      turned.coverage[static_cast<size_t>(text.columns - 1 - x) * turned.columns + y] =
+          text.coverage[static_cast<size_t>(y) * text.columns + x];
+  return turned;
+}
+
+Canvas::Canvas(int width, int height)
+    : width_(width), height_(height), rgb_(static_cast<size_t>(width) * height * 3, 255) {}
+
+void Canvas::fill(const Rect& area, const Rgb& colour) {
+  const int x0 = std::max(area.x, 0), x1 = std::min(area.x + area.width, width_);
+  const int y0 = std::max(area.y, 0), y1 = std::min(area.y + area.height, height_);
+  for (int y = y0; y < y1; ++y)
+    for (uint8_t* p = pixel(x0, y); p < pixel(x1, y); p += 3) std::memcpy(p, colour.data(), 3);
+}
+
+void Canvas::blend(const Text& text, int x, int y, const Rgb& colour) {
+  const int x0 = std::max(x, 0), x1 = std::min(x + text.width(), width_);
+  const int y0 = std::max(y, 0), y1 = std::min(y + text.height(), height_);
+  for (int py = y0; py < y1; ++py) {
+    const uint8_t* cover = text.coverage.data() + static_cast<size_t>(py - y) * text.width() - x;
+    for (int px = x0; px < x1; ++px) {
+      const int alpha = cover[px];
+      if (!alpha) continue;
+      uint8_t* p = pixel(px, py);
+      for (int c = 0; c < 3; ++c)
+        p[c] = static_cast<uint8_t>((p[c] * (255 - alpha) + colour[c] * alpha + 127) / 255);
+    }
+  }
+}
+
+namespace {
+
+struct PngFailure {
+  char message[256];
+};
+
+[[noreturn]] void on_png_error(png_structp png, png_const_charp message) {
+  auto* failure = static_cast<PngFailure*>(png_get_error_ptr(png));
+  std::snprintf(failure->message, sizeof failure->message, "%s", message);
+  png_longjmp(png, 1);
+}
+
+void on_png_warning(png_structp, png_const_charp) {}
+
+// C-style on purpose: libpng reports errors by longjmp, which must not skip destructors,
+// so nothing here has one. Returns false with failure->message set.
+bool write_png(FILE* file, const Canvas& canvas, int compression_level, PngFailure* failure) {
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, failure, on_png_error, on_png_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!info) {
+    std::snprintf(failure->message, sizeof failure->message, "libpng: out of memory");
+    png_destroy_write_struct(&png, nullptr);
+    return false;
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    return false;
+  }
+  png_init_io(png, file);
+  png_set_compression_level(png, compression_level);
+  // Heatmap cells repeat whole pixel rows: the Up filter turns them into zeros.
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
+  png_set_IHDR(png, info, canvas.width(), canvas.height(), 8, PNG_COLOR_TYPE_RGB,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  const size_t stride = static_cast<size_t>(canvas.width()) * 3;
+  for (int y = 0; y < canvas.height(); ++y) png_write_row(png, canvas.data() + y * stride);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+}  // namespace
+
+void save_png_atomically(const Canvas& canvas, const std::string& path, int compression_level) {
+  write_atomically(path, "attention image", [&](std::FILE* file, std::string& error) {
+    PngFailure failure{};
+    const bool written = write_png(file, canvas, compression_level, &failure);
+    if (!written) error = failure.message;
+    return written;
+  });
+}
+
+}  // namespace attnhook::detail
