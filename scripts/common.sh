@@ -9,8 +9,11 @@ JOBS="${JOBS:-2}"
 PACKAGES=(
   build-essential cmake pkg-config ccache
   libtorch-dev libopenblas0-openmp   # without OpenBLAS LibTorch falls back to reference BLAS (~25x slower)
-  libre2-dev libfmt-dev libgtest-dev cimg-dev libpng-dev
+  libre2-dev libfmt-dev libgtest-dev cimg-dev libpng-dev zlib1g-dev
+  libcli11-dev nlohmann-json3-dev    # the command-line tool
 )
+# Only the tests: the browser test of the HTML viewer and numpy's reading of attn.npz.
+TEST_PACKAGES=(chromium python3-numpy)
 
 install_missing() {
   local missing=()
@@ -23,6 +26,15 @@ install_missing() {
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# Node.js (with npm) for the viewer's browser test; Debian's nodejs if none is there.
+install_node_test_tools() {
+  command -v node >/dev/null && command -v npm >/dev/null || install_missing nodejs npm
+  local viewer="$ROOT/test/viewer"
+  if [ ! -d "$viewer/node_modules/playwright-core" ] || [ "$viewer/package-lock.json" -nt "$viewer/node_modules" ]; then
+    (cd "$viewer" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }
 
 report_blas() {

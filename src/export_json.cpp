@@ -72,6 +72,13 @@ fmt::memory_buffer attnhook_schema(const AttentionFile& file) {
     text(first_layer ? "\n  {\"name\": " : ",\n  {\"name\": ");
     first_layer = false;
     append_string(out, name);
+    const auto own = file.layer_tokens.find(name);
+    if (own != file.layer_tokens.end()) {
+      text(", \"tgt_tokens\": ");
+      append_strings(out, own->second.tgt);
+      text(", \"src_tokens\": ");
+      append_strings(out, own->second.src);
+    }
     text(", \"calls\": [");
     for (size_t c = 0; c < calls.size(); ++c) {
       const at::Tensor weights = cpu_float(calls[c]);
@@ -115,13 +122,14 @@ fmt::memory_buffer flat_schema(const AttentionFile& file) {
   throw Error(fmt::format("attention file '{}': {}", path, what));
 }
 
-std::vector<std::string> read_strings(const json& document, const char* key, const std::string& path) {
+std::vector<std::string> read_strings(const json& document, const char* key, const std::string& path,
+                                      const std::string& where = "") {
   std::vector<std::string> out;
   if (!document.contains(key)) return out;
   const json& list = document.at(key);
-  if (!list.is_array()) schema_error(path, fmt::format("\"{}\" must be an array of strings", key));
+  if (!list.is_array()) schema_error(path, fmt::format("{}{} must be an array of strings", where, key));
   for (size_t i = 0; i < list.size(); ++i) {
-    if (!list[i].is_string()) schema_error(path, fmt::format("{}[{}] must be a string", key, i));
+    if (!list[i].is_string()) schema_error(path, fmt::format("{}{}[{}] must be a string", where, key, i));
     out.push_back(list[i].get<std::string>());
   }
   return out;
@@ -179,7 +187,12 @@ AttentionFile read_attnhook_schema(const json& document, const std::string& path
       for (int64_t i = 0; i < count; ++i) data[i] = read_number(numbers[i], path, fmt::format("{}.values[{}]", where, i));
       calls.push_back(weights);
     }
-    file.values.append(layer["name"].get<std::string>(), std::move(calls));
+    const std::string name = layer["name"].get<std::string>();
+    if (layer.contains("tgt_tokens") || layer.contains("src_tokens")) {
+      const std::string where = fmt::format("layers[{}].", l);
+      file.layer_tokens[name] = {read_strings(layer, "tgt_tokens", path, where), read_strings(layer, "src_tokens", path, where)};
+    }
+    file.values.append(name, std::move(calls));
   }
   return file;
 }

@@ -277,6 +277,11 @@ void save_npz(const AttentionFile& file, const std::string& path) {
   std::vector<ZipEntry> entries;
   for (const auto& [name, calls] : file.values) {
     for (size_t c = 0; c < calls.size(); ++c) entries.push_back({fmt::format("{}/{}.npy", name, c), npy_float(calls[c])});
+    const auto own = file.layer_tokens.find(name);
+    if (own != file.layer_tokens.end()) {
+      entries.push_back({name + "/tgt_tokens.npy", npy_strings(own->second.tgt, false)});
+      entries.push_back({name + "/src_tokens.npy", npy_strings(own->second.src, false)});
+    }
   }
   if (!file.tokens.empty()) entries.push_back({"tokens.npy", npy_strings(file.tokens, false)});
   if (!file.src_tokens.empty()) entries.push_back({"src_tokens.npy", npy_strings(file.src_tokens, false)});
@@ -311,6 +316,12 @@ AttentionFile load_npz(const std::string& path) {
       const auto slash = key.rfind('/');
       if (slash == std::string::npos) throw Error(where + ": layer arrays are named '<layer>/<call>'");
       const std::string name = key.substr(0, slash);
+      const std::string leaf = key.substr(slash + 1);
+      if (leaf == "tgt_tokens" || leaf == "src_tokens") {
+        auto& own = file.layer_tokens[name];
+        (leaf == "tgt_tokens" ? own.tgt : own.src) = npy_to_strings(npy, where);
+        continue;
+      }
       int64_t call = 0;
       try {
         call = std::stoll(key.substr(slash + 1));

@@ -159,7 +159,8 @@ void on_png_warning(png_structp, png_const_charp) {}
 
 // C-style on purpose: libpng reports errors by longjmp, which must not skip destructors,
 // so nothing here has one. Returns false with failure->message set.
-bool write_png(FILE* file, const Canvas& canvas, int compression_level, PngFailure* failure) {
+bool write_png(FILE* file, const Canvas& canvas, int compression_level, PngFilter filter,
+               PngFailure* failure) {
   png_structp png =
       png_create_write_struct(PNG_LIBPNG_VER_STRING, failure, on_png_error, on_png_warning);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
@@ -174,8 +175,8 @@ bool write_png(FILE* file, const Canvas& canvas, int compression_level, PngFailu
   }
   png_init_io(png, file);
   png_set_compression_level(png, compression_level);
-  // Heatmap cells repeat whole pixel rows: the Up filter turns them into zeros.
-  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
+  png_set_filter(png, PNG_FILTER_TYPE_BASE,
+                 filter == PngFilter::kUp ? PNG_FILTER_UP : PNG_FILTER_NONE);
   png_set_IHDR(png, info, canvas.width(), canvas.height(), 8, PNG_COLOR_TYPE_RGB,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
@@ -188,10 +189,11 @@ bool write_png(FILE* file, const Canvas& canvas, int compression_level, PngFailu
 
 }  // namespace
 
-void save_png_atomically(const Canvas& canvas, const std::string& path, int compression_level) {
+void save_png_atomically(const Canvas& canvas, const std::string& path, int compression_level,
+                         PngFilter filter) {
   write_atomically(path, "attention image", [&](std::FILE* file, std::string& error) {
     PngFailure failure{};
-    const bool written = write_png(file, canvas, compression_level, &failure);
+    const bool written = write_png(file, canvas, compression_level, filter, &failure);
     if (!written) error = failure.message;
     return written;
   });

@@ -47,8 +47,14 @@ class Canvas {
   std::vector<uint8_t> rgb_;
 };
 
+// PNG row filter. kUp suits pictures whose pixel rows repeat (cells several pixels tall:
+// the repeats become zeros); kNone suits pictures that change colour nearly every pixel,
+// where colour-map triples recur along a row and deflate matches them as they are.
+enum class PngFilter { kUp, kNone };
+
 // Writes `canvas` as a PNG to a temporary file next to `path`, then renames it over
 // `path`; on any failure removes the temporary file and throws attnhook::Error naming path.
-void save_png_atomically(const Canvas& canvas, const std::string& path, int compression_level);
+void save_png_atomically(const Canvas& canvas, const std::string& path, int compression_level,
+                         PngFilter filter = PngFilter::kUp);
 
 }  // namespace attnhook::detail

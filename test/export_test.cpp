@@ -48,6 +48,7 @@ attnhook::AttentionFile sample() {
   file.src_tokens = {"a", "b", "c", "d", "e"};
   file.values.append("layers.0.self_attn", {torch::softmax(torch::randn({2, 3, 4, 4}), -1),
                                             torch::softmax(torch::randn({2, 3, 4, 4}), -1)});
+  file.layer_tokens["layers.10.cross"] = {{"q0", "q1", "q2", "q3"}, {"k0", "k1", "k2", "k3", "k4"}};
   file.values.append("layers.10.cross", {torch::softmax(torch::randn({2, 3, 4, 5}), -1).to(torch::kDouble)});
   return file;
 }
@@ -57,6 +58,11 @@ void expect_same(const attnhook::AttentionFile& back, const attnhook::AttentionF
   EXPECT_EQ(back.text, file.text);
   EXPECT_EQ(back.tokens, file.tokens);
   EXPECT_EQ(back.src_tokens, file.src_tokens);
+  ASSERT_EQ(back.layer_tokens.size(), file.layer_tokens.size());
+  for (const auto& [name, own] : file.layer_tokens) {
+    EXPECT_EQ(back.layer_tokens.at(name).tgt, own.tgt);
+    EXPECT_EQ(back.layer_tokens.at(name).src, own.src);
+  }
   ASSERT_EQ(back.values.size(), file.values.size());
   auto expected = file.values.begin();
   for (const auto& [name, calls] : back.values) {
@@ -132,8 +138,8 @@ np.savez_compressed(sys.argv[2], **{"layers.0.self_attn/0": a["layers.0.self_att
   std::ifstream in(out);
   std::string keys, stats, texts;
   std::getline(in, keys), std::getline(in, stats), std::getline(in, texts);
-  EXPECT_EQ(keys, "['layers.0.self_attn/0', 'layers.0.self_attn/1', 'layers.10.cross/0', 'tokens', "
-                  "'src_tokens', 'text', 'model']");
+  EXPECT_EQ(keys, "['layers.0.self_attn/0', 'layers.0.self_attn/1', 'layers.10.cross/0', 'layers.10.cross/tgt_tokens', "
+                  "'layers.10.cross/src_tokens', 'tokens', 'src_tokens', 'text', 'model']");
   const auto w = file.values.at("layers.10.cross")[0].to(torch::kFloat);
   const double checksum = (w.to(torch::kDouble) * torch::arange(w.numel(), torch::kDouble).reshape(w.sizes())).sum().item<double>();
   char expected[128];

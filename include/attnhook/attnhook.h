@@ -7,4 +7,5 @@
 #include "attnhook/hooker.h"
 #include "attnhook/options.h"
 #include "attnhook/render.h"
+#include "attnhook/torchscript.h"
 #include "attnhook/values.h"

@@ -12,6 +12,7 @@
 //    "tokens": ["a", "b", ...],                      // may be empty
 //    "src_tokens": [...],                            // optional: keys of cross-attention
 //    "layers": [{"name": "layers.0.self_attn",       // model order
+//                "tgt_tokens": [...], "src_tokens": [...],   // optional, this layer's labels
 //                "calls": [{"shape": [B, H, T, S],   // one per call, call order
 //                           "values": [...]}]}]}     // B*H*T*S numbers, row-major
 // Numbers are written in the shortest form that reads back to the same float32.
@@ -23,8 +24,15 @@
 //
 // attn.npz (numpy: np.load("attn.npz")): one float32 array per layer and call, named
 // "<layer name>/<call>" (e.g. "layers.0.self_attn/0"), shape [B, H, T, S]; the tokens,
-// if any, as a unicode array "tokens" (and "src_tokens"); "text" and "model" as 0-d
+// if any, as a unicode array "tokens" (and "src_tokens", and per layer
+// "<layer name>/tgt_tokens", "<layer name>/src_tokens"); "text" and "model" as 0-d
 // unicode arrays. The order of entries is model order, then call order.
+//
+// view.html (save_html): one self-contained page (no network, no CDN) with a head view
+// (tokens on two sides, lines weighted by attention, hover a token to filter, click a
+// head to toggle, layer selector) and a model view (layers x heads thumbnails, click to
+// enlarge), for one batch item. Axis labels: the layer's own tokens, else the file's
+// (src_tokens for keys), else positions 0, 1, ...
 //
 // Errors are attnhook::Error naming the file: missing or unreadable files, malformed
 // JSON (with line and column), a schema mismatch (naming the field), shapes that do
@@ -32,6 +40,8 @@
 // failed save leaves nothing behind.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,12 +49,22 @@
 
 namespace attnhook {
 
+struct LayerTokens {
+  std::vector<std::string> tgt;  // query (row) labels
+  std::vector<std::string> src;  // key (column) labels
+};
+
 struct AttentionFile {
   std::string model;                    // where the weights came from (informational)
   std::string text;                     // the input text, if known
   std::vector<std::string> tokens;      // labels of the input (query) positions
   std::vector<std::string> src_tokens;  // labels of key positions when they differ (cross-attention)
+  std::map<std::string, LayerTokens> layer_tokens;  // per layer name, when its axes differ
   Values values;                        // float32 on the CPU after loading
+
+  // Labels for the query (keys = false) or key (keys = true) axis of `layer` with
+  // `length` positions: the layer's own, else the file's, else none.
+  std::vector<std::string> labels(const std::string& layer, int64_t length, bool keys) const;
 };
 
 enum class JsonSchema { kAttnhook, kFlat };
@@ -52,6 +72,9 @@ enum class JsonSchema { kAttnhook, kFlat };
 void save_json(const AttentionFile& file, const std::string& path,
                JsonSchema schema = JsonSchema::kAttnhook);
 void save_npz(const AttentionFile& file, const std::string& path);
+// title "" = file.model; batch: which batch item to show.
+void save_html(const AttentionFile& file, const std::string& path, int64_t batch = 0,
+               const std::string& title = "");
 
 // Either JSON schema, detected from the content.
 AttentionFile load_json(const std::string& path);

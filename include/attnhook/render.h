@@ -1,4 +1,5 @@
-// Rendering attention weights to PNG: a grid of every head of one layer, or one head.
+// Rendering attention weights to PNG: a grid of every head of one layer, one head, or
+// every head of every layer (the model view).
 //
 //   // weights: [batch, heads, tgt_len, src_len]
 //   attnhook::save_attention_grid(weights, "layer0.png",
@@ -39,6 +40,43 @@
 // image too large (over 32768 pixels a side), and a path that cannot be written. Nothing
 // is written on error: the picture is drawn in memory, written to a temporary file in the
 // same directory, and renamed over `path` only when complete.
+//
+// The model view (after bertviz's): every head of every recorded layer as a thumbnail.
+//
+//   attnhook::save_model_view(hooker.values(), "model.png",
+//       attnhook::ModelViewOptions()
+//           .title("bert-base")     // default "": no title line
+//           .batch(0)               // default 0: which sample of each layer's batch
+//           .colormap(attnhook::Colormap::kMagma)  // default kViridis
+//           .shared_scale(true)     // default false: each thumbnail on its own scale
+//           .thumbnail_size(64));   // default 0: automatic; pixels a side of each slot
+//
+// Picture: one row of thumbnails per recorded call, in model order (values' order, then
+// call order), labelled on the left with the layer name, followed by " #k" for call k of
+// a module that was called several times, and under it "<tgt_len> queries x <src_len>
+// keys". Head indexes head the columns; row r, column h is head h of that call. Inside
+// a thumbnail, as in the grid, rows are query positions and columns key positions. Each
+// thumbnail sits in a square slot of thumbnail_size pixels: the map keeps its aspect,
+// its longer axis fills the slot and it is centred, so layers with different head
+// counts, lengths or rectangular (cross-attention) maps share one picture. With at
+// least as many pixels as tokens, cells are square and a whole number of pixels; with
+// fewer, each pixel shows the largest weight it covers, so a sharp pattern (one key,
+// the diagonal) stays visible. Automatic thumbnail_size: 1536 / (most heads of any
+// row), within 32..128. Names longer than 48 characters keep their last 46 after "..".
+//
+// Colour scale: by default each thumbnail is scaled to its own range, from min(0, its
+// smallest weight) to its largest (a thumbnail whose weights are all that lower end takes
+// the bottom colour), so heads with diffuse attention stay readable next to sharp ones;
+// the colorbar then reads 0..1, a share of each thumbnail's largest weight. bertviz
+// instead draws every head on one absolute scale (line opacity = weight): shared_scale
+// gives one scale for all thumbnails, from min(0, smallest weight shown) to the largest,
+// and the colorbar shows those values. Text, colormaps and output are as for the grid.
+//
+// Errors are attnhook::Error naming the layer (and call, when there are several): values
+// empty, an undefined, empty or non-floating tensor, a tensor that is not [batch, heads,
+// tgt_len, src_len] (the shape is quoted), batch out of range for a layer, NaN or Inf
+// (with its index), a negative thumbnail_size, an image too large (over 32768 pixels a
+// side), and a path that cannot be written. Nothing is written on error.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -48,6 +86,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "attnhook/values.h"
 
 namespace attnhook {
 
@@ -136,9 +176,52 @@ struct GridOptions {
 void save_attention_grid(const at::Tensor& weights, const std::string& path,
                          const GridOptions& options = GridOptions());
 
+struct ModelViewOptions {
+  ModelViewOptions& title(std::string text) {
+    title_ = std::move(text);
+    return *this;
+  }
+  ModelViewOptions& batch(int64_t index) {
+    batch_ = index;
+    return *this;
+  }
+  ModelViewOptions& colormap(Colormap map) {
+    colormap_ = map;
+    return *this;
+  }
+  // false: each thumbnail scaled to its own range; true: one scale for all of them.
+  ModelViewOptions& shared_scale(bool shared) {
+    shared_scale_ = shared;
+    return *this;
+  }
+  // Pixels a side of each square thumbnail slot; 0 = automatic.
+  ModelViewOptions& thumbnail_size(int pixels) {
+    thumbnail_size_ = pixels;
+    return *this;
+  }
+
+  const std::string& title() const { return title_; }
+  int64_t batch() const { return batch_; }
+  Colormap colormap() const { return colormap_; }
+  bool shared_scale() const { return shared_scale_; }
+  int thumbnail_size() const { return thumbnail_size_; }
+
+ private:
+  std::string title_;
+  int64_t batch_ = 0;
+  Colormap colormap_ = Colormap::kViridis;
+  bool shared_scale_ = false;
+  int thumbnail_size_ = 0;
+};
+
 // One head, larger. weights: as for save_attention_grid, or [tgt_len, src_len] (head
 // must be 0). options.heads() is ignored; everything else applies.
 void save_attention_heatmap(const at::Tensor& weights, int64_t head, const std::string& path,
                             const GridOptions& options = GridOptions());
+
+// Every head of every layer in `values` as thumbnails: a row per (layer, call) in model
+// order, a column per head, one colorbar. Each tensor: [batch, heads, tgt_len, src_len].
+void save_model_view(const Values& values, const std::string& path,
+                     const ModelViewOptions& options = ModelViewOptions());
 
 }  // namespace attnhook

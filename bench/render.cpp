@@ -1,0 +1,139 @@
+// Benchmark (prints figures, asserts nothing): what rendering costs, to a PNG on disk.
+//
+//   grid_12x128             save_attention_grid, 12 heads x 128 tokens, token labels
+//   model_view_12x12x128    save_model_view, 12 layers x 12 heads x 128 tokens
+//   cli_plot_all_heads      `attnhook plot -i <json> --layer 0 --head all -o out.png`
+//   cli_model_view          `attnhook model-view -i <json> -o model.png`
+//
+// The CLI figures are end to end (fork, exec, load the JSON, render, write) and only
+// measured when the CLI binary and an attn.json are given; otherwise they are null.
+// Every figure is the median of `runs` runs after one warm-up run.
+// Usage: render [attnhook-cli attn.json] [runs=7]
+// Prints one JSON line, e.g.
+//   {"bench":"render", "grid_12x128_ms":88.1, "model_view_12x12x128_ms":120.4,
+//    "cli_plot_all_heads_ms":null, "cli_model_view_ms":null}
+#include "attnhook/render.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attnhook/values.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+double time_ms(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Median of `runs` timed runs after one warm-up run (font decoding, page faults).
+double median_ms(int runs, const std::function<void()>& work) {
+  work();
+  std::vector<double> times;
+  for (int r = 0; r < runs; ++r) times.push_back(time_ms(work));
+  return median(times);
+}
+
+// Softmax attention with some structure, like a trained model's: [1, heads, seq, seq].
+torch::Tensor attention(int64_t heads, int64_t seq, int seed) {
+  torch::manual_seed(seed);
+  auto logits = torch::randn({1, heads, seq, seq}) * 2;
+  logits.diagonal(0, 2, 3).add_(4);
+  logits.select(3, 0).add_(3);
+  return torch::softmax(logits, -1);
+}
+
+// Runs argv to completion, stdout discarded; true when it exits with status 0.
+bool run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Median end-to-end time of a CLI command, or none when it fails.
+std::optional<double> time_command(int runs, const std::vector<std::string>& args) {
+  bool failed = false;
+  const double ms = median_ms(runs, [&] { failed = failed || !run(args); });
+  if (!failed) return ms;
+  std::string line;
+  for (const auto& a : args) line += a + " ";
+  std::fprintf(stderr, "render: command failed, not timed: %s\n", line.c_str());
+  return std::nullopt;
+}
+
+std::string json_number(std::optional<double> value) {
+  return value ? fmt::format("{:.1f}", *value) : "null";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool with_cli = argc >= 3;
+  const int runs = std::max(5, argc > (with_cli ? 3 : 1) ? std::atoi(argv[with_cli ? 3 : 1]) : 7);
+  const fs::path dir =
+      fs::temp_directory_path() / fmt::format("attnhook_bench_render_{}", ::getpid());
+  fs::create_directories(dir);
+  torch::NoGradGuard no_grad;
+
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 128; ++i) tokens.push_back(fmt::format("token{}", i));
+  const torch::Tensor layer = attention(12, 128, 0);
+  const auto grid_options = attnhook::GridOptions().tokens(tokens).title("layers.0.self_attn");
+  const double grid_ms = median_ms(runs, [&] {
+    attnhook::save_attention_grid(layer, (dir / "grid.png").string(), grid_options);
+  });
+
+  attnhook::Values values;
+  for (int l = 0; l < 12; ++l)
+    values.append(fmt::format("layers.{}.self_attn", l), {attention(12, 128, l)});
+  const double model_view_ms =
+      median_ms(runs, [&] { attnhook::save_model_view(values, (dir / "model.png").string()); });
+
+  std::optional<double> cli_plot_ms, cli_model_view_ms;
+  if (with_cli) {
+    const std::string cli = argv[1], json = argv[2];
+    cli_plot_ms = time_command(runs, {cli, "plot", "-i", json, "--layer", "0", "--head", "all",
+                                      "-o", (dir / "cli_plot.png").string()});
+    cli_model_view_ms =
+        time_command(runs, {cli, "model-view", "-i", json, "-o", (dir / "cli_model.png").string()});
+  }
+  fs::remove_all(dir);
+
+  fmt::print(
+      "{{\"bench\":\"render\", \"grid_12x128_ms\":{:.1f}, \"model_view_12x12x128_ms\":{:.1f}, "
+      "\"cli_plot_all_heads_ms\":{}, \"cli_model_view_ms\":{}}}\n",
+      grid_ms, model_view_ms, json_number(cli_plot_ms), json_number(cli_model_view_ms));
+}

@@ -1,0 +1,58 @@
+// The attnhook command-line tool: one function per subcommand. main.cpp parses the
+// command line into these structs and maps every error to an exit code in one place.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnhook::cli {
+
+struct ExtractArgs {
+  std::string model;
+  std::string ids;                         // "101,2023,..." (one input [1, len])
+  std::vector<std::string> input_tensors;  // torch.save'd tensors, one per forward() argument
+  std::string inputs_file;                 // one line of ids per input
+  std::string tokens;                      // "a b c"
+  std::string tokens_file;                 // one token per line
+  std::string layers;                      // layer_regex
+  std::string device = "cpu";
+  std::string output;                      // .json or .npz
+};
+
+struct PlotArgs {
+  std::string input;
+  std::string layer = "0";  // index in model order, or a name
+  std::string head = "all";
+  int64_t call = 0;
+  int64_t batch = 0;
+  std::string output;
+};
+
+struct ModelViewArgs {
+  std::string input;
+  int64_t batch = 0;
+  std::string output;
+};
+
+struct PrepareArgs {
+  std::string input;
+  int64_t batch = 0;
+  std::vector<std::string> pad_tokens = {"[PAD]", "<pad>", "<PAD>"};
+  std::string output;
+};
+
+struct HtmlArgs {
+  std::string input;
+  int64_t batch = 0;
+  std::string title;
+  std::string output;
+};
+
+void extract(const ExtractArgs& args);
+void plot(const PlotArgs& args);
+void model_view(const ModelViewArgs& args);
+void prepare(const PrepareArgs& args);
+void html(const HtmlArgs& args);
+
+}  // namespace attnhook::cli

@@ -1,0 +1,113 @@
+// view.html: the viewer template (src/viewer.html, compiled in) filled with one
+// batch item of every layer and call.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.h"
+#include "attnhook/error.h"
+#include "attnhook/export.h"
+
+namespace attnhook {
+namespace detail {
+extern const char* const kViewerTemplate;  // generated from src/viewer.html
+}
+
+namespace {
+
+void append_weight(std::string& out, float value) {
+  if (std::isfinite(value)) {
+    fmt::format_to(std::back_inserter(out), "{}", value);
+  } else {
+    out += "null";  // the viewer draws it as 0
+  }
+}
+
+// Nothing in the payload may end the <script> element or open an HTML comment.
+std::string script_safe(const std::string& json) {
+  std::string safe;
+  safe.reserve(json.size());
+  for (size_t i = 0; i < json.size(); ++i) {
+    if (json.compare(i, 2, "</") == 0) {
+      safe += "<\\/";
+      ++i;
+    } else if (json.compare(i, 4, "<!--") == 0) {
+      safe += "\\u003c!--";
+      i += 3;
+    } else {
+      safe += json[i];
+    }
+  }
+  return safe;
+}
+
+std::string positions(int64_t length, std::vector<std::string> labels) {
+  if (labels.empty()) {
+    for (int64_t i = 0; i < length; ++i) labels.push_back(std::to_string(i));
+  }
+  return nlohmann::json(labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::vector<std::string> AttentionFile::labels(const std::string& layer, int64_t length, bool keys) const {
+  const auto own = layer_tokens.find(layer);
+  if (own != layer_tokens.end()) {
+    const auto& list = keys ? own->second.src : own->second.tgt;
+    if (static_cast<int64_t>(list.size()) == length) return list;
+  }
+  if (keys && static_cast<int64_t>(src_tokens.size()) == length) return src_tokens;
+  if (static_cast<int64_t>(tokens.size()) == length) return tokens;
+  return {};
+}
+
+void save_html(const AttentionFile& file, const std::string& path, int64_t batch, const std::string& title) {
+  std::string payload =
+      "{\"title\":" + nlohmann::json(title.empty() ? file.model : title).dump() + ",\"layers\":[";
+  bool first = true;
+  for (const auto& [name, calls] : file.values) {
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (calls[c].dim() != 4) {
+        throw Error(fmt::format("save_html: layer '{}' call {} has shape [{}], not [batch, heads, tgt, src]", name, c,
+                                fmt::join(calls[c].sizes(), ", ")));
+      }
+      if (batch < 0 || batch >= calls[c].size(0)) {
+        throw Error(fmt::format("--batch {}: layer '{}' has batch size {}", batch, name, calls[c].size(0)));
+      }
+      const at::Tensor weights = calls[c].select(0, batch).detach().to(at::kCPU, at::kFloat).contiguous();
+      const int64_t heads = weights.size(0), rows = weights.size(1), cols = weights.size(2);
+      payload += fmt::format("{}{{\"name\":{},\"call\":{},\"tgt_tokens\":{},\"src_tokens\":{},\"heads\":[",
+                             first ? "" : ",", nlohmann::json(name).dump(), c,
+                             positions(rows, file.labels(name, rows, false)), positions(cols, file.labels(name, cols, true)));
+      first = false;
+      const float* data = weights.data_ptr<float>();
+      for (int64_t h = 0; h < heads; ++h) {
+        payload += h ? ",[" : "[";
+        for (int64_t i = 0; i < rows; ++i) {
+          payload += i ? ",[" : "[";
+          for (int64_t j = 0; j < cols; ++j) {
+            if (j) payload += ',';
+            append_weight(payload, data[(h * rows + i) * cols + j]);
+          }
+          payload += ']';
+        }
+        payload += ']';
+      }
+      payload += "]}";
+    }
+  }
+  payload += "]}";
+  std::string page = detail::kViewerTemplate;
+  const std::string placeholder = "/*ATTNHOOK_DATA*/null";
+  const auto at = page.find(placeholder);
+  if (at == std::string::npos) throw Error("save_html: the built-in viewer template has no data placeholder");
+  page.replace(at, placeholder.size(), script_safe(payload));
+  detail::write_atomically(path, "viewer page", [&](std::FILE* stream, std::string& error) {
+    if (std::fwrite(page.data(), 1, page.size(), stream) == page.size()) return true;
+    error = std::strerror(errno);
+    return false;
+  });
+}
+
+}  // namespace attnhook

@@ -1,0 +1,44 @@
+// Internal: the custom ops that hooked TorchScript graphs call, and the slot table
+// that tells them where to record.
+//
+//   attnhook::capturing(int slot) -> bool         true while slot's hooker is capturing
+//   attnhook::record(Tensor weights, int slot) -> ()   records a softmax output
+//
+// Every hooked module instance carries an int attribute (kSlotAttribute) holding a
+// slot id; instances that share one ClassType are told apart by it. Slot ids come from
+// a process-wide counter and are never reused, so a graph that outlives its hooker
+// finds no slot and records nothing (slot -1: never hooked). Both ops are registered
+// with AliasAnalysisKind::CONSERVATIVE: the JIT treats them as side effects and
+// neither removes, folds nor reorders them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "capture.h"
+
+namespace attnhook::detail {
+
+inline constexpr char kSlotAttribute[] = "_attnhook_slot";
+inline constexpr char kCapturingOp[] = "attnhook::capturing";
+inline constexpr char kRecordOp[] = "attnhook::record";
+
+// What a slot records into. module_index < 0: the instance only guards fused fast
+// paths (capturing() is true while the recorder is active) and records nothing.
+struct SlotTarget {
+  std::shared_ptr<Recorder> recorder;
+  int64_t module_index = -1;
+  int64_t num_heads = 0;  // 0: unknown (a 3-D softmax becomes [n, 1, tgt, src])
+};
+
+// Returns a new slot id (> 0).
+int64_t register_slot(SlotTarget target);
+void unregister_slot(int64_t slot) noexcept;
+
+// softmax output -> [batch, heads, tgt_len, src_len]:
+//   [batch, heads, tgt, src] as is; [batch * heads, tgt, src] viewed with num_heads
+//   when num_heads divides dim 0, else [n, 1, tgt, src]; [tgt, src] -> [1, 1, tgt, src].
+// Undefined for other ranks.
+at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads);
+
+}  // namespace attnhook::detail
