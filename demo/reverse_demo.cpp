@@ -6,6 +6,9 @@
 // cross-attention. The demo prints accuracy and that alignment score, and writes PNG
 // grids of encoder self-attention, decoder self-attention and cross-attention.
 //
+// Writes into out_dir: one PNG grid per attention module, model.png (every layer x
+// head), attn.json and view.html (open it in a browser, offline).
+//
 // Usage: reverse_demo [out_dir=out] [steps=1200]
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -76,7 +79,7 @@ std::vector<std::string> labels(const torch::Tensor& ids) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::filesystem::path out_dir = argc > 1 ? argv[1] : "out";
   const int steps = argc > 2 ? std::atoi(argv[2]) : 1200;
   std::filesystem::create_directories(out_dir);
@@ -124,21 +127,41 @@ int main(int argc, char** argv) {
   fmt::print("alignment score (last decoder layer, best head {}): {:.3f}  (per head:{})\n", best,
              hits[best].item<double>(), per_head);
 
+  // Labels per layer: encoder layers see the source, decoder self-attention the
+  // decoder input, cross-attention both.
   const auto src_tokens = labels(src.select(1, 0)), tgt_tokens = labels(tgt_in.select(1, 0));
+  attnhook::AttentionFile file;
+  file.model = "reverse_demo: torch::nn::Transformer reversing digits";
+  file.values = values;
   for (const auto& [name, calls] : values) {
-    auto options = attnhook::GridOptions().title(name);
-    if (name.find("encoder") != std::string::npos) {
-      options.tokens(src_tokens);
-    } else if (name.find("multihead_attn") != std::string::npos) {
-      options.tgt_tokens(tgt_tokens).src_tokens(src_tokens);
-    } else {
-      options.tokens(tgt_tokens);
-    }
-    std::string file = name;
-    std::replace(file.begin(), file.end(), '.', '_');
-    const auto path = out_dir / (file + ".png");
-    attnhook::save_attention_grid(calls[0], path.string(), options);
+    const bool encoder = name.find("encoder") != std::string::npos;
+    const bool cross = name.find("multihead_attn") != std::string::npos;
+    file.layer_tokens[name] = {encoder ? src_tokens : tgt_tokens, encoder || cross ? src_tokens : tgt_tokens};
+    std::string stem = name;
+    std::replace(stem.begin(), stem.end(), '.', '_');
+    const auto path = out_dir / (stem + ".png");
+    attnhook::save_attention_grid(calls[0], path.string(),
+                                  attnhook::GridOptions()
+                                      .title(name)
+                                      .tgt_tokens(file.layer_tokens[name].tgt)
+                                      .src_tokens(file.layer_tokens[name].src));
     fmt::print("wrote {}\n", path.string());
   }
+  // All layers and heads at once, the data for other tools, and an interactive page.
+  attnhook::save_model_view(values, (out_dir / "model.png").string(),
+                            attnhook::ModelViewOptions().title("reverse_demo: every layer x head"));
+  attnhook::save_json(file, (out_dir / "attn.json").string());
+  attnhook::save_html(file, (out_dir / "view.html").string());
+  fmt::print("wrote {} {} {}\n", (out_dir / "model.png").string(), (out_dir / "attn.json").string(),
+             (out_dir / "view.html").string());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "reverse_demo: {}\n", e.what());
+    return 1;
+  }
 }
