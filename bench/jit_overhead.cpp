@@ -44,7 +44,8 @@ double median(std::vector<double> values) {
 double time_ms(const std::function<void()>& run) {
   const auto start = std::chrono::steady_clock::now();
   run();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 }  // namespace
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
 
     torch::NoGradGuard no_grad;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
-    const std::vector<c10::IValue> input = {torch::randn({1, 128, 768}, generator)};  // [batch, seq, d_model]
+    const std::vector<c10::IValue> input = {
+        torch::randn({1, 128, 768}, generator)};  // [batch, seq, d_model]
 
     struct Variant {
       const char* name;
@@ -106,12 +108,15 @@ int main(int argc, char** argv) {
     const double fast = median(variants[0].ms), slow_ms = median(variants[1].ms);
     const double capture = median(variants[2].ms), pause = median(variants[3].ms);
     std::printf(
-        "{\"model\":\"TransformerEncoder 12x768 h12 ff3072\",\"seq\":128,\"batch\":1,\"threads\":%d,"
+        "{\"model\":\"TransformerEncoder 12x768 h12 "
+        "ff3072\",\"seq\":128,\"batch\":1,\"threads\":%d,"
         "\"rounds\":%d,\"original_fast_ms\":%.2f,\"original_slow_ms\":%.2f,\"capturing_ms\":%.2f,"
-        "\"paused_ms\":%.2f,\"capturing_vs_slow\":%.4f,\"paused_vs_fast\":%.4f,\"capturing_vs_fast\":%.4f,"
+        "\"paused_ms\":%.2f,\"capturing_vs_slow\":%.4f,\"paused_vs_fast\":%.4f,\"capturing_vs_"
+        "fast\":%.4f,"
         "\"paused_vs_slow\":%.4f,\"same_as_capturing\":%s,\"paused_is_fast\":%s}\n",
-        torch::get_num_threads(), rounds, fast, slow_ms, capture, pause, capture / slow_ms, pause / fast,
-        capture / fast, pause / slow_ms, same_as_capturing ? "true" : "false", paused_is_fast ? "true" : "false");
+        torch::get_num_threads(), rounds, fast, slow_ms, capture, pause, capture / slow_ms,
+        pause / fast, capture / fast, pause / slow_ms, same_as_capturing ? "true" : "false",
+        paused_is_fast ? "true" : "false");
   } catch (const std::exception& error) {
     std::fprintf(stderr, "jit_overhead: %s\n", error.what());
     return 1;

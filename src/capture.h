@@ -45,6 +45,11 @@ class Recorder {
   std::vector<std::vector<at::Tensor>> calls_;  // [module][call]
 };
 
+// A softmax output as [batch, heads, tgt_len, src_len]: 4-D as is; [batch * heads, tgt,
+// src] viewed with num_heads when it divides dim 0, else [n, 1, tgt, src]; [tgt, src] as
+// [1, 1, tgt, src]. Undefined for other ranks (not attention).
+at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads);
+
 class CaptureMechanism {
  public:
   virtual ~CaptureMechanism() = default;

@@ -1,5 +1,8 @@
 // attn.json in attnhook's schema and in the flat schema of Python extract/plot scripts.
 #include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -135,13 +138,88 @@ std::vector<std::string> read_strings(const json& document, const char* key, con
   return out;
 }
 
+// A DOM of millions of numbers is slow (about 1 s for 12 layers x 12 heads x 128 tokens),
+// so before the JSON parser sees the text, the number arrays under "values" keys are
+// parsed with std::from_chars and replaced in place by a marker string "#<index>" padded
+// with spaces: positions, and so the line and column of any parse error, are unchanged.
+// An array that is not plain numbers (or too short for its marker) is left to the parser.
+std::vector<std::vector<float>> take_value_arrays(std::string& text) {
+  std::vector<std::vector<float>> arrays;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c != '"') continue;
+    if (text.compare(i, 8, "\"values\"") != 0) {
+      in_string = true;
+      continue;
+    }
+    size_t at = i + 8;
+    auto skip_space = [&] { while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at; };
+    skip_space();
+    if (at >= text.size() || text[at] != ':') {
+      in_string = false;
+      i += 7;
+      continue;
+    }
+    ++at;
+    skip_space();
+    i += 7;
+    if (at >= text.size() || text[at] != '[') continue;
+    const size_t open = at++;
+    std::vector<float> numbers;
+    bool plain = true;
+    for (;;) {
+      skip_space();
+      if (at >= text.size()) {
+        plain = false;
+        break;
+      }
+      if (text[at] == ']') break;
+      if (text.compare(at, 4, "null") == 0) {
+        numbers.push_back(std::numeric_limits<float>::quiet_NaN());
+        at += 4;
+      } else {
+        float value = 0;
+        const char* first = text.data() + at;
+        const auto [end, error] = std::from_chars(first, text.data() + text.size(), value);
+        if (error != std::errc() || !(*first == '-' || std::isdigit(static_cast<unsigned char>(*first)))) {
+          plain = false;
+          break;
+        }
+        numbers.push_back(value);
+        at = end - text.data();
+      }
+      skip_space();
+      if (at < text.size() && text[at] == ',') {
+        ++at;
+      } else if (at >= text.size() || text[at] != ']') {
+        plain = false;
+        break;
+      }
+    }
+    const std::string marker = fmt::format("\"#{}\"", arrays.size());
+    if (!plain || at - open - 1 < marker.size()) continue;
+    std::fill(text.begin() + open + 1, text.begin() + at, ' ');
+    text.replace(open + 1, marker.size(), marker);
+    arrays.push_back(std::move(numbers));
+    i = at;
+  }
+  return arrays;
+}
+
 float read_number(const json& value, const std::string& path, const std::string& where) {
   if (value.is_null()) return std::numeric_limits<float>::quiet_NaN();
   if (!value.is_number()) schema_error(path, fmt::format("{} must be a number", where));
   return value.get<float>();
 }
 
-AttentionFile read_attnhook_schema(const json& document, const std::string& path) {
+AttentionFile read_attnhook_schema(const json& document, const std::string& path,
+                                   std::vector<std::vector<float>>& taken) {
   AttentionFile file;
   if (document.value("version", 0) != 1) {
     schema_error(path, fmt::format("unsupported version {} (this reader knows 1)", document.value("version", json()).dump()));
@@ -178,13 +256,22 @@ AttentionFile read_attnhook_schema(const json& document, const std::string& path
       }
       if (!call.contains("values") || !call["values"].is_array()) schema_error(path, where + ".values must be an array");
       const json& numbers = call["values"];
-      if (static_cast<int64_t>(numbers.size()) != count) {
-        schema_error(path, fmt::format("{}.values has {} numbers, shape [{}] needs {}", where, numbers.size(),
+      const std::vector<float>* fast = nullptr;
+      if (numbers.size() == 1 && numbers[0].is_string() && numbers[0].get_ref<const std::string&>()[0] == '#') {
+        fast = &taken.at(std::stoul(numbers[0].get_ref<const std::string&>().substr(1)));
+      }
+      const size_t found = fast ? fast->size() : numbers.size();
+      if (static_cast<int64_t>(found) != count) {
+        schema_error(path, fmt::format("{}.values has {} numbers, shape [{}] needs {}", where, found,
                                        fmt::join(shape, ", "), count));
       }
       at::Tensor weights = torch::empty(shape, torch::kFloat);
       float* data = weights.data_ptr<float>();
-      for (int64_t i = 0; i < count; ++i) data[i] = read_number(numbers[i], path, fmt::format("{}.values[{}]", where, i));
+      if (fast) {
+        std::copy(fast->begin(), fast->end(), data);
+      } else {
+        for (int64_t i = 0; i < count; ++i) data[i] = read_number(numbers[i], path, fmt::format("{}.values[{}]", where, i));
+      }
       calls.push_back(weights);
     }
     const std::string name = layer["name"].get<std::string>();
@@ -243,7 +330,8 @@ void save_json(const AttentionFile& file, const std::string& path, JsonSchema sc
 }
 
 AttentionFile load_json(const std::string& path) {
-  const std::string content = detail::read_file(path, "attention file");
+  std::string content = detail::read_file(path, "attention file");
+  std::vector<std::vector<float>> taken = take_value_arrays(content);
   json document;
   try {
     document = json::parse(content);
@@ -257,7 +345,7 @@ AttentionFile load_json(const std::string& path) {
   if (!document.is_object()) schema_error(path, "the top level must be an object");
   if (document.contains("format")) {
     if (document["format"] != "attnhook") schema_error(path, fmt::format("unknown format {}", document["format"].dump()));
-    return read_attnhook_schema(document, path);
+    return read_attnhook_schema(document, path, taken);
   }
   if (document.contains("attention_matrices")) return read_flat_schema(document, path);
   schema_error(path, "neither attnhook's schema (\"format\": \"attnhook\") nor the flat one (\"attention_matrices\")");

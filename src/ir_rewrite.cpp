@@ -1,16 +1,16 @@
 #include "ir_rewrite.h"
 
-#include <algorithm>
-#include <set>
-#include <unordered_map>
-#include <unordered_set>
-
 #include <ATen/core/class_type.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/ir/ir.h>
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "attnhook/error.h"
 #include "torchscript_ops.h"
@@ -64,7 +64,8 @@ GraphFunction* called_function(Node* node) {
 bool is_softmax(const Node* node) { return node->kind() == c10::aten::softmax; }
 
 // Softmax nodes in a free function, through the functions it calls.
-size_t softmax_in_function(GraphFunction* function, std::unordered_map<GraphFunction*, size_t>& memo) {
+size_t softmax_in_function(GraphFunction* function,
+                           std::unordered_map<GraphFunction*, size_t>& memo) {
   if (const auto it = memo.find(function); it != memo.end()) return it->second;
   memo[function] = 0;  // a recursive call counts nothing
   size_t count = 0;
@@ -100,7 +101,8 @@ Value* insert_slot(Graph& graph) { return graph.insertGetAttr(graph.inputs()[0],
 void insert_record_after(Graph& graph, Node* softmax) {
   torch::jit::WithInsertPoint insert_point(softmax->next());
   Value* slot = insert_slot(graph);
-  graph.insertNode(graph.create(c10::Symbol::fromQualString(kRecordOp), {softmax->output(), slot}, 0));
+  graph.insertNode(
+      graph.create(c10::Symbol::fromQualString(kRecordOp), {softmax->output(), slot}, 0));
 }
 
 // An int, or a one-element integral tensor (what tracing makes of Python ints).
@@ -134,7 +136,8 @@ std::vector<std::string> methods_run_by_forward(const c10::ClassTypePtr& type) {
     for (Node* node : all_nodes(*graph)) {
       if (node->kind() != c10::prim::CallMethod || node->input(0) != graph->inputs()[0]) continue;
       const std::string& name = node->s(c10::attr::name);
-      if (method_graph(type, name) && std::find(methods.begin(), methods.end(), name) == methods.end()) {
+      if (method_graph(type, name) &&
+          std::find(methods.begin(), methods.end(), name) == methods.end()) {
         methods.push_back(name);
       }
     }
@@ -212,15 +215,16 @@ void guard_fused_paths(const c10::ClassTypePtr& type, const std::string& module_
       if (!guarded.insert(branch).second) continue;
       const bool fused_when_true = block == branch->blocks()[0];
       torch::jit::WithInsertPoint insert_point(branch);
-      Value* capturing =
-          graph.insertNode(graph.create(c10::Symbol::fromQualString(kCapturingOp), {insert_slot(graph)}, 1))
-              ->output()
-              ->setType(c10::BoolType::get());
+      Value* capturing = graph
+                             .insertNode(graph.create(c10::Symbol::fromQualString(kCapturingOp),
+                                                      {insert_slot(graph)}, 1))
+                             ->output()
+                             ->setType(c10::BoolType::get());
       Value* condition = branch->input(0);
       Value* guarded_condition =
-          fused_when_true
-              ? graph.insert(c10::aten::__and__, {condition, graph.insert(c10::aten::__not__, {capturing})})
-              : graph.insert(c10::aten::__or__, {condition, capturing});
+          fused_when_true ? graph.insert(c10::aten::__and__,
+                                         {condition, graph.insert(c10::aten::__not__, {capturing})})
+                          : graph.insert(c10::aten::__or__, {condition, capturing});
       branch->replaceInput(0, guarded_condition);
     }
   }

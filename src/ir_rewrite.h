@@ -7,11 +7,11 @@
 // fast-path branches also depend on attnhook::capturing.
 #pragma once
 
+#include <ATen/core/jit_type.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <ATen/core/jit_type.h>
 
 namespace attnhook::detail {
 

@@ -50,20 +50,6 @@ ThreadScope& thread_scope() {
 // Marks the aten::softmax calls whose output is wanted at the end callback.
 struct SoftmaxContext : at::ObserverContext {};
 
-// [batch * heads, tgt, src] (MultiheadAttention) or [batch, heads, tgt, src] or
-// [batch, tgt, src] (hand-written) -> [batch, heads, tgt, src]; undefined if not attention-like.
-at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads) {
-  if (probs.dim() == 4) return probs;
-  if (probs.dim() == 3) {
-    if (num_heads > 0 && probs.size(0) % num_heads == 0) {
-      return probs.view({probs.size(0) / num_heads, num_heads, probs.size(1), probs.size(2)});
-    }
-    return probs.unsqueeze(1);
-  }
-  if (probs.dim() == 2) return probs.view({1, 1, probs.size(0), probs.size(1)});
-  return at::Tensor();
-}
-
 std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
   ThreadScope& scope = thread_scope();
   const Snapshot& snapshot = *scope.snapshot;

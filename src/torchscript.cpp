@@ -6,12 +6,12 @@
 // install() and uninstall() only flip the Recorder's active flag.
 #include "torchscript.h"
 
-#include <filesystem>
-#include <unordered_set>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/script.h>
+
+#include <filesystem>
+#include <unordered_set>
 
 #include "attnhook/error.h"
 #include "attnhook/torchscript.h"
@@ -30,7 +30,8 @@ torch::jit::Module load_torchscript(const std::string& path) {
   try {
     return torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& error) {
-    throw Error(fmt::format("load_torchscript: cannot load '{}': {}", path, error.what_without_backtrace()));
+    throw Error(fmt::format("load_torchscript: cannot load '{}': {}", path,
+                            error.what_without_backtrace()));
   } catch (const std::exception& error) {
     throw Error(fmt::format("load_torchscript: cannot load '{}': {}", path, error.what()));
   }
@@ -41,7 +42,8 @@ namespace {
 
 constexpr char kMultiheadAttention[] = "__torch__.torch.nn.modules.activation.MultiheadAttention";
 // Int attributes that hand-written attention modules use for their head count.
-constexpr const char* kHeadAttributes[] = {"num_heads", "n_head", "n_heads", "num_attention_heads", "nhead", "heads"};
+constexpr const char* kHeadAttributes[] = {"num_heads",           "n_head", "n_heads",
+                                           "num_attention_heads", "nhead",  "heads"};
 
 // "__torch__.a.___torch_mangle_3.B" -> "__torch__.a.B"
 std::string class_name(const torch::jit::Module& module) {
@@ -55,8 +57,8 @@ std::string class_name(const torch::jit::Module& module) {
 
 bool is_inside(const std::string& module_name, const std::string& name) {
   if (module_name.empty()) return !name.empty();  // the root holds everything
-  return name.size() > module_name.size() && name.compare(0, module_name.size(), module_name) == 0 &&
-         name[module_name.size()] == '.';
+  return name.size() > module_name.size() &&
+         name.compare(0, module_name.size(), module_name) == 0 && name[module_name.size()] == '.';
 }
 
 struct Instance {
@@ -69,14 +71,16 @@ std::vector<Instance> instances_of(const torch::jit::Module& root) {
   std::vector<Instance> instances;
   std::unordered_set<const c10::ivalue::Object*> seen;
   for (const auto& item : root.named_modules()) {
-    if (seen.insert(item.value._ivalue().get()).second) instances.push_back({item.name, item.value});
+    if (seen.insert(item.value._ivalue().get()).second)
+      instances.push_back({item.name, item.value});
   }
   return instances;
 }
 
 int64_t head_count(const torch::jit::Module& module) {
   for (const char* attribute : kHeadAttributes) {
-    if (module.hasattr(attribute) && module.attr(attribute).isInt()) return module.attr(attribute).toInt();
+    if (module.hasattr(attribute) && module.attr(attribute).isInt())
+      return module.attr(attribute).toInt();
   }
   return heads_from_graph(module.type());
 }
@@ -89,9 +93,12 @@ std::string why_no_attention(const Instance& instance) {
   if (count_softmax(type) > 0) return "";
   const auto fused = fused_ops(type);
   if (!fused.empty()) {
-    return fmt::format("{} computes no softmax in its forward, only the fused {}", which, fmt::join(fused, ", "));
+    return fmt::format("{} computes no softmax in its forward, only the fused {}", which,
+                       fmt::join(fused, ", "));
   }
-  return which + " computes no softmax in its forward (attention in submodules is captured by selecting them)";
+  return which +
+         " computes no softmax in its forward (attention in submodules is captured by selecting "
+         "them)";
 }
 
 class TorchScriptCapture final : public CaptureMechanism {
@@ -161,7 +168,8 @@ std::unique_ptr<CaptureMechanism> make_torchscript_capture(const torch::jit::Mod
 
   std::vector<std::string> names;
   for (size_t index : kept) names.push_back(instances[index].name);
-  auto capture = std::make_unique<TorchScriptCapture>(hooked, std::make_shared<Recorder>(names, options));
+  auto capture =
+      std::make_unique<TorchScriptCapture>(hooked, std::make_shared<Recorder>(names, options));
 
   std::unordered_set<const c10::ClassType*> instrumented;
   for (size_t index : kept) {

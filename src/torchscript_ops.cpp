@@ -1,11 +1,11 @@
 #include "torchscript_ops.h"
 
+#include <ATen/record_function.h>
+#include <torch/library.h>
+
 #include <atomic>
 #include <shared_mutex>
 #include <unordered_map>
-
-#include <ATen/record_function.h>
-#include <torch/library.h>
 
 namespace attnhook::detail {
 namespace {
@@ -56,7 +56,8 @@ void record_op(const at::Tensor& weights, int64_t slot) {
   if (!target.recorder->active() || !weights.defined()) return;
   at::DisableRecordFunctionGuard no_observation;  // the view is an ATen op too
   const at::Tensor per_head = as_batch_heads(weights, target.num_heads);
-  if (per_head.defined()) target.recorder->record(static_cast<size_t>(target.module_index), per_head);
+  if (per_head.defined())
+    target.recorder->record(static_cast<size_t>(target.module_index), per_head);
 }
 
 }  // namespace
@@ -70,21 +71,10 @@ void unregister_slot(int64_t slot) noexcept {
   }
 }
 
-at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads) {
-  if (probs.dim() == 4) return probs;
-  if (probs.dim() == 3) {
-    if (num_heads > 0 && probs.size(0) % num_heads == 0) {
-      return probs.view({probs.size(0) / num_heads, num_heads, probs.size(1), probs.size(2)});
-    }
-    return probs.unsqueeze(1);
-  }
-  if (probs.dim() == 2) return probs.view({1, 1, probs.size(0), probs.size(1)});
-  return at::Tensor();
-}
-
 TORCH_LIBRARY(attnhook, m) {
-  m.def(torch::schema("attnhook::capturing(int slot) -> bool", c10::AliasAnalysisKind::CONSERVATIVE),
-        &capturing_op);
+  m.def(
+      torch::schema("attnhook::capturing(int slot) -> bool", c10::AliasAnalysisKind::CONSERVATIVE),
+      &capturing_op);
   m.def(torch::schema("attnhook::record(Tensor weights, int slot) -> ()",
                       c10::AliasAnalysisKind::CONSERVATIVE),
         &record_op);

@@ -35,10 +35,4 @@ struct SlotTarget {
 int64_t register_slot(SlotTarget target);
 void unregister_slot(int64_t slot) noexcept;
 
-// softmax output -> [batch, heads, tgt_len, src_len]:
-//   [batch, heads, tgt, src] as is; [batch * heads, tgt, src] viewed with num_heads
-//   when num_heads divides dim 0, else [n, 1, tgt, src]; [tgt, src] -> [1, 1, tgt, src].
-// Undefined for other ranks.
-at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads);
-
 }  // namespace attnhook::detail

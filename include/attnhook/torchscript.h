@@ -56,9 +56,9 @@
 // module that is itself a hooked module() is refused.
 #pragma once
 
-#include <string>
-
 #include <torch/csrc/jit/api/module.h>
+
+#include <string>
 
 namespace attnhook {
 
