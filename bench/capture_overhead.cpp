@@ -7,8 +7,12 @@
 //   selecting_nothing  a hooker installed on modules that compute no attention
 //                      (the observer's cost alone)
 //
-// Runs are interleaved (one of each per round, order rotating) so drift affects all
-// three alike; the figures are medians. Usage: capture_overhead [rounds=15]
+// Runs are interleaved (one sample of each per round, order rotating; a sample is the
+// mean of 3 forwards) so drift affects all three alike; the figures are medians. observer_us_per_op is the observer's own cost
+// per ATen op, from 200,000 tiny additions with and without the hooker installed (a
+// steadier figure than the forward ratios, which move by ~2% run to run on a shared
+// VM); observer_ms_per_forward multiplies it by the ops of one forward.
+// Usage: capture_overhead [rounds=15]
 #include <ATen/record_function.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -54,6 +58,10 @@ int main(int argc, char** argv) {
   const auto x = torch::randn({128, 1, 768});  // [seq, batch, d_model]
   torch::NoGradGuard no_grad;
   auto forward = [&] { encoder->forward(x); };
+  // One sample = 3 forwards back to back, so hook installation is far from the timed ops.
+  auto sample = [&] {
+    for (int i = 0; i < 3; ++i) forward();
+  };
 
   attnhook::AttentionHooker hooked(encoder);
   attnhook::AttentionHooker nothing(encoder, attnhook::HookerOptions().layer_regex(R"(norm1$)"));
@@ -66,19 +74,34 @@ int main(int argc, char** argv) {
     at::removeCallback(handle);
   }
 
+  // Per observed op: tiny additions, which cost little besides the observer.
+  constexpr int kTinyOps = 200000;
+  const auto a = torch::ones({4}), b = torch::ones({4});
+  auto tiny_ops = [&] {
+    for (int i = 0; i < kTinyOps; ++i) at::add(a, b);
+  };
+  std::vector<double> tiny_plain_us, tiny_hooked_us;
+  for (int round = 0; round < 7; ++round) {
+    tiny_plain_us.push_back(time_ms(tiny_ops) * 1000 / kTinyOps);
+    hooked.setup();
+    tiny_hooked_us.push_back(time_ms(tiny_ops) * 1000 / kTinyOps);
+    hooked.remove_hooks();
+  }
+  const double per_op_us = median(tiny_hooked_us) - median(tiny_plain_us);
+
   for (int i = 0; i < 3; ++i) forward();  // warm-up
   std::vector<double> plain_ms, hooked_ms, nothing_ms;
   for (int round = 0; round < rounds; ++round) {
     for (int k = 0; k < 3; ++k) {
       switch ((round + k) % 3) {
         case 0:
-          plain_ms.push_back(time_ms(forward));
+          plain_ms.push_back(time_ms(sample) / 3);
           break;
         case 1:
           hooked.setup();
-          hooked_ms.push_back(time_ms(forward));
+          hooked_ms.push_back(time_ms(sample) / 3);
           hooked.remove_hooks();
-          if (hooked.values().at("layers.11.self_attn").size() != 1) {
+          if (hooked.values().at("layers.11.self_attn").size() != 3) {
             std::fprintf(stderr, "capture_overhead: hooked run captured nothing\n");
             return 1;
           }
@@ -86,7 +109,7 @@ int main(int argc, char** argv) {
           break;
         case 2:
           nothing.setup();
-          nothing_ms.push_back(time_ms(forward));
+          nothing_ms.push_back(time_ms(sample) / 3);
           nothing.remove_hooks();
           break;
       }
@@ -116,8 +139,9 @@ int main(int argc, char** argv) {
       "eval, no_grad\", \"rounds\": %d, \"threads\": %d, \"observed_ops_per_forward\": %lld, "
       "\"plain_ms\": %.2f, \"hooked_ms\": %.2f, \"selecting_nothing_ms\": %.2f, "
       "\"hooked_over_plain\": %.4f, \"selecting_nothing_over_plain\": %.4f, "
+      "\"observer_us_per_op\": %.3f, \"observer_ms_per_forward\": %.2f, "
       "\"grid_12_heads_128_tokens_ms\": %.1f}\n",
       rounds, at::get_num_threads(), static_cast<long long>(op_count.load()), plain, hook, none,
-      hook / plain, none / plain, median(grid_ms));
+      hook / plain, none / plain, per_op_us, per_op_us * op_count.load() / 1000, median(grid_ms));
   return 0;
 }
