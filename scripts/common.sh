@@ -12,8 +12,9 @@ PACKAGES=(
   libre2-dev libfmt-dev libgtest-dev cimg-dev libpng-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev    # the command-line tool
 )
-# Only the tests: the browser test of the HTML viewer and numpy's reading of attn.npz.
-TEST_PACKAGES=(chromium python3-numpy)
+# Only the tests: the browser test of the HTML viewer, numpy's reading of attn.npz, and
+# regenerating the TorchScript fixtures (python3-torch never runs in the library or CLI).
+TEST_PACKAGES=(chromium python3-numpy python3-torch)
 
 install_missing() {
   local missing=()

@@ -155,6 +155,24 @@ TEST_F(CliTest, IdsAndInputsFileOnAGptModel) {
   }
 }
 
+TEST_F(CliTest, ProgressBarOnlyWhenStderrIsATerminal) {
+  if (std::system("command -v script > /dev/null") != 0) GTEST_SKIP() << "script (util-linux) is not installed";
+  auto reference = torch::jit::load(kFixtures + "/gpt_custom_ref.pt");
+  std::ofstream(file("inputs.txt")) << "1,2,3\n4,5,6,7\n8\n";
+  // script(1) runs the command on a pseudo-terminal; its output is what the terminal showed.
+  const std::string command = "script -qec \"" + kCli + " extract --model " + kFixtures +
+                              "/gpt_custom.pt --layers 'attn$' --inputs-file " + file("inputs.txt") + " -o " +
+                              file("attn.json") + "\" /dev/null 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string shown;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) shown.append(buffer, n);
+  ASSERT_EQ(pclose(pipe), 0) << shown;
+  EXPECT_NE(shown.find("[##########....................] 1/3"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("[##############################] 3/3"), std::string::npos) << shown;
+  EXPECT_EQ(attnhook::load_attention(file("attn.2.json")).values.at("h.0.attn")[0].size(3), 1);
+}
+
 TEST_F(CliTest, EverySubcommandHasHelpWithAnExample) {
   for (const char* command : {"extract", "plot", "model-view", "prepare", "html"}) {
     const auto help = run(std::string(command) + " --help");
