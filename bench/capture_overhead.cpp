@@ -8,8 +8,8 @@
 //                      (the observer's cost alone)
 //
 // Runs are interleaved (one sample of each per round, order rotating; a sample is the
-// mean of 3 forwards) so drift affects all three alike; the figures are medians. observer_us_per_op is the observer's own cost
-// per ATen op, from 200,000 tiny additions with and without the hooker installed (a
+// mean of 3 forwards) so drift affects all three alike; the figures are medians.
+// observer_us_per_op is the observer's own cost per ATen op, from 200,000 tiny additions with and without the hooker installed (a
 // steadier figure than the forward ratios, which move by ~2% run to run on a shared
 // VM); observer_ms_per_forward multiplies it by the ops of one forward.
 // Usage: capture_overhead [rounds=15]
@@ -24,22 +24,14 @@
 #include <filesystem>
 #include <functional>
 
+#include "timing.h"
 #include "attnhook/attnhook.h"
 #include "attnhook/render.h"
 
 namespace {
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-double time_ms(const std::function<void()>& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
+using attnhook_bench::median;
+using attnhook_bench::time_ms;
 
 std::atomic<int64_t> op_count{0};
 std::unique_ptr<at::ObserverContext> count_op(const at::RecordFunction&) {

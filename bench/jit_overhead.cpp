@@ -31,22 +31,13 @@
 #include <string>
 #include <vector>
 
+#include "timing.h"
 #include "attnhook/attnhook.h"
 
 namespace {
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-double time_ms(const std::function<void()>& run) {
-  const auto start = std::chrono::steady_clock::now();
-  run();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
+using attnhook_bench::median;
+using attnhook_bench::time_ms;
 
 }  // namespace
 

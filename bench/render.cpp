@@ -14,6 +14,7 @@
 // Prints one JSON line, e.g.
 //   {"bench":"render", "grid_12x128_ms":88.1, "model_view_12x12x128_ms":120.4,
 //    "cli_plot_all_heads_ms":null, "cli_model_view_ms":null}
+#include "timing.h"
 #include "attnhook/render.h"
 
 #include <fmt/format.h>
@@ -36,20 +37,10 @@
 
 namespace {
 
+using attnhook_bench::median;
+using attnhook_bench::time_ms;
+
 namespace fs = std::filesystem;
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-double time_ms(const std::function<void()>& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 // Median of `runs` timed runs after one warm-up run (font decoding, page faults).
 double median_ms(int runs, const std::function<void()>& work) {

@@ -22,6 +22,10 @@ using detail::Layout;
 using detail::Rect;
 using detail::Rgb;
 using detail::Text;
+using detail::kFrame;
+using detail::kInk;
+using detail::kLabelInk;
+using detail::shape_of;
 
 constexpr int kMargin = 16;
 constexpr int kPanelGapX = 28;
@@ -40,16 +44,6 @@ constexpr int kGridTarget = 384, kGridMaxCell = 24;  // automatic cell size
 constexpr int kSingleTarget = 640, kSingleMaxCell = 48;
 constexpr int kPngCompression = 3;  // zlib level: heatmaps are runs, 3 is as small as 9 here
 
-constexpr Rgb kInk{0, 0, 0};
-constexpr Rgb kLabelInk{70, 70, 70};
-constexpr Rgb kFrame{150, 150, 150};
-
-std::string shape_of(const at::Tensor& tensor) {
-  std::string text = "[";
-  for (int64_t d = 0; d < tensor.dim(); ++d)
-    text += (d ? ", " : "") + std::to_string(tensor.size(d));
-  return text + "]";
-}
 
 // What is drawn, validated and on the CPU.
 struct Prepared {
@@ -305,13 +299,6 @@ void draw_heatmap(Canvas& canvas, const Rect& area, const float* map, const Prep
   }
 }
 
-void draw_frame(Canvas& canvas, const Rect& r) {
-  canvas.fill({r.x - 1, r.y - 1, r.width + 2, 1}, kFrame);
-  canvas.fill({r.x - 1, r.y + r.height, r.width + 2, 1}, kFrame);
-  canvas.fill({r.x - 1, r.y, 1, r.height}, kFrame);
-  canvas.fill({r.x + r.width, r.y, 1, r.height}, kFrame);
-}
-
 Canvas draw(const Prepared& p, const Scene& s, const GridOptions& options) {
   const Layout& l = s.layout;
   const auto& table = detail::colormap_table(options.colormap());
@@ -327,7 +314,7 @@ Canvas draw(const Prepared& p, const Scene& s, const GridOptions& options) {
   for (size_t n = 0; n < l.heatmaps.size(); ++n) {
     const Rect& area = l.heatmaps[n];
     draw_heatmap(canvas, area, data + n * p.tgt_len * p.src_len, p, l.cell, table);
-    draw_frame(canvas, area);
+    canvas.frame(kFrame, area);
     const Text& title = s.panel_titles[n];
     canvas.blend(title, area.x + (area.width - title.width()) / 2, area.y - kPanelTitleHeight + 2,
                  kInk);
@@ -352,7 +339,7 @@ Canvas draw(const Prepared& p, const Scene& s, const GridOptions& options) {
     const double t = bar.height > 1 ? 1.0 - static_cast<double>(r) / (bar.height - 1) : 1.0;
     canvas.fill({bar.x, bar.y + r, bar.width, 1}, table[static_cast<int>(t * 255 + 0.5)]);
   }
-  draw_frame(canvas, bar);
+  canvas.frame(kFrame, bar);
   for (size_t k = 0; k < s.ticks.size(); ++k) {
     const double t = (s.ticks[k].value - p.vmin) / (p.vmax - p.vmin);
     const int tick_y = bar.y + static_cast<int>(std::lround((1 - t) * (bar.height - 1)));

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <ATen/Tensor.h>
+
 #include "colormap.h"
 #include "render_layout.h"
 
@@ -30,6 +32,14 @@ Text render_text(const std::string& latin1, int font_height);
 // Turned a quarter turn counterclockwise: reads from bottom to top.
 Text rotate_counterclockwise(const Text& text);
 
+// The renderer's colours for text and frames.
+constexpr Rgb kInk{0, 0, 0};
+constexpr Rgb kLabelInk{70, 70, 70};
+constexpr Rgb kFrame{150, 150, 150};
+
+// "[2, 12, 128, 128]", for messages.
+std::string shape_of(const at::Tensor& tensor);
+
 // 8-bit RGB, interleaved rows, white to start with. Drawing outside is clipped.
 class Canvas {
  public:
@@ -40,6 +50,8 @@ class Canvas {
   const uint8_t* data() const { return rgb_.data(); }
   void fill(const Rect& area, const Rgb& colour);
   void blend(const Text& text, int x, int y, const Rgb& colour);
+  // A one-pixel frame just outside `inside`.
+  void frame(const Rgb& colour, const Rect& inside);
 
  private:
   int width_;

@@ -26,6 +26,10 @@ using detail::ModelViewThumbnail;
 using detail::Rect;
 using detail::Rgb;
 using detail::Text;
+using detail::kFrame;
+using detail::kInk;
+using detail::kLabelInk;
+using detail::shape_of;
 
 constexpr int kMargin = 16;
 constexpr int kSlotGap = 6;      // between thumbnail slots, both ways
@@ -47,16 +51,6 @@ constexpr int64_t kMaxSide = 32768;
 constexpr int kPngCompression = 1;
 constexpr auto kPngFilter = detail::PngFilter::kNone;
 
-constexpr Rgb kInk{0, 0, 0};
-constexpr Rgb kLabelInk{70, 70, 70};
-constexpr Rgb kFrame{150, 150, 150};
-
-std::string shape_of(const at::Tensor& tensor) {
-  std::string text = "[";
-  for (int64_t d = 0; d < tensor.dim(); ++d)
-    text += (d ? ", " : "") + std::to_string(tensor.size(d));
-  return text + "]";
-}
 
 // What is drawn, validated and on the CPU.
 struct Prepared {
@@ -297,13 +291,6 @@ void draw_thumbnail(Canvas& canvas, const ModelViewThumbnail& t, const float* ma
   }
 }
 
-void draw_frame(Canvas& canvas, const Rect& r) {
-  canvas.fill({r.x - 1, r.y - 1, r.width + 2, 1}, kFrame);
-  canvas.fill({r.x - 1, r.y + r.height, r.width + 2, 1}, kFrame);
-  canvas.fill({r.x - 1, r.y, 1, r.height}, kFrame);
-  canvas.fill({r.x + r.width, r.y, 1, r.height}, kFrame);
-}
-
 Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) {
   const ModelViewLayout& l = s.layout;
   const auto& table = detail::colormap_table(options.colormap());
@@ -329,7 +316,7 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
     const ModelViewRow& row = p.rows[t.row];
     draw_thumbnail(canvas, t, map.data_ptr<float>() + t.head * row.tgt_len * row.src_len, row,
                    table);
-    draw_frame(canvas, t.map);
+    canvas.frame(kFrame, t.map);
     if (t.head) continue;
     const Text& name = s.names[t.row];
     const Text* shape = s.shapes.empty() ? nullptr : &s.shapes[t.row];
@@ -346,7 +333,7 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
     const double t = bar.height > 1 ? 1.0 - static_cast<double>(r) / (bar.height - 1) : 1.0;
     canvas.fill({bar.x, bar.y + r, bar.width, 1}, table[static_cast<int>(t * 255 + 0.5)]);
   }
-  draw_frame(canvas, bar);
+  canvas.frame(kFrame, bar);
   const int label_x = bar.x + bar.width + 1 + 4 + 2;
   for (size_t k = 0; k < s.ticks.size(); ++k) {
     const double t = (s.ticks[k].value - l.vmin) / (l.vmax - l.vmin);
