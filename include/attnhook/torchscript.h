@@ -51,6 +51,9 @@
 // A traced module that always runs a fused kernel (traced under no_grad) cannot be
 // captured: an attnhook::Error says so.
 //
+// Saving: module() holds attnhook's ops (attnhook::record, attnhook::capturing), so a
+// file saved from it needs libattnhook to load. Save the original module instead.
+//
 // Errors (attnhook::Error): a missing or unreadable file names the path and LibTorch's
 // reason; an empty selection names the pattern and the attention modules; hooking a
 // module that is itself a hooked module() is refused.
