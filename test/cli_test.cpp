@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attnhook/attnhook.h"
+#include "testing.h"
 
 namespace fs = std::filesystem;
 
@@ -34,23 +35,7 @@ Run run(const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("attnhook_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-  fs::path dir_;
-};
+class CliTest : public attnhook_test::TempDirTest {};
 
 // Writes the fixture's inputs as torch.save-compatible tensors; returns the CLI flags.
 std::string save_inputs(torch::jit::Module& reference, const std::function<std::string(const std::string&)>& path) {

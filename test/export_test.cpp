@@ -9,35 +9,19 @@
 
 #include "attnhook/attnhook.h"
 #include "attnhook/export.h"
+#include "testing.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("attnhook_export_" + std::to_string(::getpid()) + "_" +
-                                                 std::to_string(counter_++))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
+using attnhook_test::error_of;
 
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+class ExportJson : public attnhook_test::TempDirTest {};
+class ExportNpz : public attnhook_test::TempDirTest {};
+class ExportErrors : public attnhook_test::TempDirTest {};
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const attnhook::Error& e) {
-    return e.what();
-  }
-  return "(no attnhook::Error)";
-}
 
 attnhook::AttentionFile sample() {
   torch::manual_seed(3);
@@ -76,18 +60,16 @@ void expect_same(const attnhook::AttentionFile& back, const attnhook::AttentionF
   }
 }
 
-TEST(ExportJson, AttnhookSchemaRoundTripsExactly) {
-  TempDir dir;
+TEST_F(ExportJson, AttnhookSchemaRoundTripsExactly) {
   const auto file = sample();
-  attnhook::save_json(file, dir.file("attn.json"));
-  expect_same(attnhook::load_attention(dir.file("attn.json")), file);
+  attnhook::save_json(file, path("attn.json"));
+  expect_same(attnhook::load_attention(path("attn.json")), file);
 }
 
-TEST(ExportJson, FlatSchemaWritesOneEntryPerCallOfBatchZero) {
-  TempDir dir;
+TEST_F(ExportJson, FlatSchemaWritesOneEntryPerCallOfBatchZero) {
   const auto file = sample();
-  attnhook::save_json(file, dir.file("flat.json"), attnhook::JsonSchema::kFlat);
-  const auto back = attnhook::load_json(dir.file("flat.json"));
+  attnhook::save_json(file, path("flat.json"), attnhook::JsonSchema::kFlat);
+  const auto back = attnhook::load_json(path("flat.json"));
   EXPECT_EQ(back.tokens, file.tokens);
   ASSERT_EQ(back.values.size(), 3u);
   EXPECT_TRUE(back.values.at("0")[0].equal(file.values.at("layers.0.self_attn")[0].slice(0, 0, 1)));
@@ -95,11 +77,10 @@ TEST(ExportJson, FlatSchemaWritesOneEntryPerCallOfBatchZero) {
   EXPECT_TRUE(back.values.at("2")[0].equal(file.values.at("layers.10.cross")[0].slice(0, 0, 1).to(torch::kFloat)));
 }
 
-TEST(ExportJson, ReadsAHandWrittenFlatFile) {
-  TempDir dir;
-  write_text(dir.file("flat.json"), R"({"tokens": ["a", "b"], "text": "a b",
+TEST_F(ExportJson, ReadsAHandWrittenFlatFile) {
+  write_text(path("flat.json"), R"({"tokens": ["a", "b"], "text": "a b",
     "attention_matrices": [[[[0.25, 0.75], [1, 0]], [[0.5, 0.5], [0.125, 0.875]]]]})");
-  const auto file = attnhook::load_json(dir.file("flat.json"));
+  const auto file = attnhook::load_json(path("flat.json"));
   EXPECT_EQ(file.text, "a b");
   const auto& weights = file.values.at("0")[0];
   ASSERT_EQ(weights.sizes(), (std::vector<int64_t>{1, 2, 2, 2}));
@@ -107,22 +88,20 @@ TEST(ExportJson, ReadsAHandWrittenFlatFile) {
   EXPECT_EQ(weights[0][1][1][1].item<float>(), 0.875f);
 }
 
-TEST(ExportNpz, RoundTripsExactlyWithItsOwnReader) {
-  TempDir dir;
+TEST_F(ExportNpz, RoundTripsExactlyWithItsOwnReader) {
   const auto file = sample();
-  attnhook::save_npz(file, dir.file("attn.npz"));
-  expect_same(attnhook::load_attention(dir.file("attn.npz")), file);
+  attnhook::save_npz(file, path("attn.npz"));
+  expect_same(attnhook::load_attention(path("attn.npz")), file);
 }
 
 bool have_numpy() { return std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") == 0; }
 
-TEST(ExportNpz, NumpyReadsWhatWeWriteAndWeReadWhatNumpyWrites) {
+TEST_F(ExportNpz, NumpyReadsWhatWeWriteAndWeReadWhatNumpyWrites) {
   if (!have_numpy()) GTEST_SKIP() << "python3-numpy is not installed";
-  TempDir dir;
   const auto file = sample();
-  attnhook::save_npz(file, dir.file("attn.npz"));
+  attnhook::save_npz(file, path("attn.npz"));
   // numpy reads our file: every array's shape, and a weighted checksum of its values.
-  const std::string script = dir.file("check.py");
+  const std::string script = path("check.py");
   write_text(script, R"(import numpy as np, sys
 a = np.load(sys.argv[1])
 w = a["layers.10.cross/0"]
@@ -131,9 +110,9 @@ print(w.shape, w.dtype, float((w * np.arange(w.size).reshape(w.shape)).sum()))
 print(list(a["tokens"]), str(a["text"]))
 np.savez_compressed(sys.argv[2], **{"layers.0.self_attn/0": a["layers.0.self_attn/1"], "tokens": a["tokens"]})
 )");
-  const std::string out = dir.file("numpy.txt");
-  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + dir.file("attn.npz") + " " +
-                         dir.file("numpy.npz") + " > " + out).c_str()),
+  const std::string out = path("numpy.txt");
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + path("attn.npz") + " " +
+                         path("numpy.npz") + " > " + out).c_str()),
             0);
   std::ifstream in(out);
   std::string keys, stats, texts;
@@ -148,22 +127,20 @@ np.savez_compressed(sys.argv[2], **{"layers.0.self_attn/0": a["layers.0.self_att
   EXPECT_NEAR(std::stod(stats.substr(std::strlen(expected))), checksum, 1e-3);
   EXPECT_EQ(texts, "['[CLS]', 'naïve', 'Ġthe', '▁end'] naïve \"quoted\" text");
   // ... and we read numpy's compressed file.
-  const auto back = attnhook::load_npz(dir.file("numpy.npz"));
+  const auto back = attnhook::load_npz(path("numpy.npz"));
   EXPECT_EQ(back.tokens, file.tokens);
   EXPECT_TRUE(back.values.at("layers.0.self_attn")[0].equal(file.values.at("layers.0.self_attn")[1]));
 }
 
-TEST(ExportErrors, MalformedJsonNamesLineAndColumn) {
-  TempDir dir;
-  write_text(dir.file("bad.json"), "{\n  \"tokens\": [\"a\",\n  oops]\n}");
-  const auto message = error_of([&] { attnhook::load_json(dir.file("bad.json")); });
-  EXPECT_NE(message.find("attention file '" + dir.file("bad.json") + "' is not valid JSON: parse error at line 3, column 3"),
+TEST_F(ExportErrors, MalformedJsonNamesLineAndColumn) {
+  write_text(path("bad.json"), "{\n  \"tokens\": [\"a\",\n  oops]\n}");
+  const auto message = error_of([&] { attnhook::load_json(path("bad.json")); });
+  EXPECT_NE(message.find("attention file '" + path("bad.json") + "' is not valid JSON: parse error at line 3, column 3"),
             std::string::npos)
       << message;
 }
 
-TEST(ExportErrors, SchemaProblemsNameTheField) {
-  TempDir dir;
+TEST_F(ExportErrors, SchemaProblemsNameTheField) {
   struct Case {
     const char* json;
     const char* message;
@@ -179,29 +156,28 @@ TEST(ExportErrors, SchemaProblemsNameTheField) {
       {R"({"layers": []})", "neither attnhook's schema"},
   };
   for (const auto& c : cases) {
-    write_text(dir.file("bad.json"), c.json);
-    const auto message = error_of([&] { attnhook::load_json(dir.file("bad.json")); });
-    EXPECT_EQ(message.rfind("attention file '" + dir.file("bad.json") + "': " + c.message, 0), 0u) << message;
+    write_text(path("bad.json"), c.json);
+    const auto message = error_of([&] { attnhook::load_json(path("bad.json")); });
+    EXPECT_EQ(message.rfind("attention file '" + path("bad.json") + "': " + c.message, 0), 0u) << message;
   }
 }
 
-TEST(ExportErrors, MissingCorruptAndUnwritableFiles) {
-  TempDir dir;
-  EXPECT_EQ(error_of([&] { attnhook::load_attention(dir.file("missing.json")); }),
-            "cannot read attention file '" + dir.file("missing.json") + "': No such file or directory");
-  write_text(dir.file("bad.npz"), "this is not a zip archive at all");
-  EXPECT_EQ(error_of([&] { attnhook::load_attention(dir.file("bad.npz")); }),
-            "attention file '" + dir.file("bad.npz") + "' is not a valid .npz: no zip end-of-directory record");
-  const std::string unwritable = dir.file("no/such/dir/attn.json");
+TEST_F(ExportErrors, MissingCorruptAndUnwritableFiles) {
+  EXPECT_EQ(error_of([&] { attnhook::load_attention(path("missing.json")); }),
+            "cannot read attention file '" + path("missing.json") + "': No such file or directory");
+  write_text(path("bad.npz"), "this is not a zip archive at all");
+  EXPECT_EQ(error_of([&] { attnhook::load_attention(path("bad.npz")); }),
+            "attention file '" + path("bad.npz") + "' is not a valid .npz: no zip end-of-directory record");
+  const std::string unwritable = path("no/such/dir/attn.json");
   EXPECT_EQ(error_of([&] { attnhook::save_json(sample(), unwritable); }),
             "cannot write attention file '" + unwritable + "': No such file or directory");
   // A failed save over an existing file keeps the old file and leaves no temporary.
-  write_text(dir.file("keep.npz"), "old");
-  fs::permissions(dir.file("keep.npz"), fs::perms::owner_read);
-  attnhook::save_npz(sample(), dir.file("keep.npz"));  // rename replaces a read-only file
-  int files = 0;
-  for (const auto& entry : fs::directory_iterator(dir.file(""))) files += entry.is_regular_file();
-  EXPECT_EQ(files, 2);  // bad.npz, keep.npz: no temporary left
+  write_text(path("keep.npz"), "old");
+  fs::permissions(path("keep.npz"), fs::perms::owner_read);
+  attnhook::save_npz(sample(), path("keep.npz"));  // rename replaces a read-only file
+  int regular_files = 0;
+  for (const auto& entry : fs::directory_iterator(dir())) regular_files += entry.is_regular_file();
+  EXPECT_EQ(regular_files, 2);  // bad.npz, keep.npz: no temporary left
 }
 
 }  // namespace

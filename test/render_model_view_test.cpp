@@ -1,27 +1,22 @@
 // Tests for save_model_view: every test decodes the PNG that was written and checks its
-// pixels against the layout the renderer reports (detail::layout_model_view).
-#include <CImg.h>
+// pixels against the layout the renderer reports (detail::layout_model_view). Errors and
+// the file written: render_model_view_errors_test.cpp.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <limits>
 #include <string>
 #include <vector>
 
-#include "attnhook/error.h"
 #include "attnhook/render.h"
 #include "attnhook/values.h"
 #include "colormap.h"
+#include "png_testing.h"
 #include "render_layout.h"
 
+namespace attnhook_test {
 namespace {
 
-namespace fs = std::filesystem;
 using attnhook::Colormap;
 using attnhook::ModelViewOptions;
 using attnhook::Values;
@@ -30,89 +25,11 @@ using attnhook::detail::ModelViewLayout;
 using attnhook::detail::ModelViewRow;
 using attnhook::detail::ModelViewThumbnail;
 using attnhook::detail::Rect;
-using attnhook::detail::Rgb;
-using Image = cimg_library::CImg<unsigned char>;
-
-constexpr Rgb kViridisBottom{68, 1, 84};
-constexpr Rgb kViridisTop{253, 231, 37};
-
-class ModelViewTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("attnhook_model_view_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
-    return names;
-  }
-  fs::path dir_;
-};
-
-Image load(const std::string& path) {
-  Image image;
-  image.load_png(path.c_str());
-  return image;
-}
-
-Rgb pixel(const Image& image, int x, int y) {
-  return {image(x, y, 0, 0), image(x, y, 0, 1), image(x, y, 0, 2)};
-}
-
-std::string describe(const Rgb& c) {
-  return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " + std::to_string(c[2]) +
-         ")";
-}
-
-bool is_ink(const Rgb& c) { return c[0] < 160 && c[1] < 160 && c[2] < 160; }
-
-int count_ink(const Image& image, int x0, int y0, int x1, int y1) {
-  int count = 0;
-  for (int y = std::max(y0, 0); y < std::min(y1, image.height()); ++y)
-    for (int x = std::max(x0, 0); x < std::min(x1, image.width()); ++x)
-      count += is_ink(pixel(image, x, y));
-  return count;
-}
-
-// [batch, heads, tgt_len, src_len]: in sample b, head h, query i attends only key
-// (shift + h + i + b) % src_len; `shift` tells layers apart.
-torch::Tensor one_hot(int64_t batch, int64_t heads, int64_t tgt_len, int64_t src_len,
-                      int64_t shift) {
-  auto weights = torch::zeros({batch, heads, tgt_len, src_len});
-  auto a = weights.accessor<float, 4>();
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < tgt_len; ++i) a[b][h][i][(shift + h + i + b) % src_len] = 1;
-  return weights;
-}
+// One fixture type for ModelViewTest in every file: gtest requires it of a suite.
+using ModelViewTest = TempDirTest;
 
 bool attended(int64_t shift, int64_t head, int64_t i, int64_t j, int64_t src_len) {
   return j == (shift + head + i) % src_len;
-}
-
-// Layer l of the result is one_hot(..., shift = l) with that layer's shape.
-struct LayerSpec {
-  std::string name;
-  int64_t heads, tgt_len, src_len;
-  int calls = 1;
-};
-
-Values one_hot_values(const std::vector<LayerSpec>& specs, int64_t batch = 1) {
-  Values values;
-  for (size_t l = 0; l < specs.size(); ++l) {
-    std::vector<torch::Tensor> calls;
-    for (int c = 0; c < specs[l].calls; ++c)
-      calls.push_back(one_hot(batch, specs[l].heads, specs[l].tgt_len, specs[l].src_len,
-                              static_cast<int64_t>(l) + 10 * c));
-    values.append(specs[l].name, calls);
-  }
-  return values;
 }
 
 // Every pixel of every thumbnail: the top colour when any (query, key) it covers is
@@ -368,129 +285,5 @@ TEST_F(ModelViewTest, AnyFloatingDtypeDrawsTheSame) {
   }
 }
 
-// A copy of `tensor` with one element set to `value`.
-torch::Tensor with_value(const torch::Tensor& tensor, const std::vector<int64_t>& index,
-                         float value) {
-  torch::Tensor copy = tensor.clone();
-  copy.index_put_({index[0], index[1], index[2], index[3]}, value);
-  return copy;
-}
-
-Values values_of(const std::vector<std::pair<std::string, std::vector<torch::Tensor>>>& layers) {
-  Values values;
-  for (const auto& [name, calls] : layers) values.append(name, calls);
-  return values;
-}
-
-struct BadCall {
-  std::string name;
-  Values values;
-  ModelViewOptions options;
-  std::vector<std::string> expected;  // substrings of the message
-};
-
-TEST_F(ModelViewTest, ErrorsNameTheBadLayerAndWriteNothing) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  const float inf = std::numeric_limits<float>::infinity();
-  const auto ok = torch::rand({2, 3, 4, 4});
-  const auto single = torch::rand({1, 3, 4, 4});
-  const std::vector<BadCall> cases = {
-      {"empty", Values(), {}, {"values is empty"}},
-      {"no calls", values_of({{"a", {}}}), {}, {"values is empty"}},
-      {"undefined",
-       values_of({{"a", {ok}}, {"b", {torch::Tensor()}}}),
-       {},
-       {"'b' is an undefined tensor"}},
-      {"rank 3",
-       values_of({{"a", {ok}}, {"layers.1", {ok[0]}}}),
-       {},
-       {"'layers.1' must be [batch, heads, tgt_len, src_len]", "got shape [3, 4, 4]"}},
-      {"rank 3 of a second call",
-       values_of({{"dec", {ok, ok[0]}}}),
-       {},
-       {"'dec' call 1 must be", "[3, 4, 4]"}},
-      {"empty tensor",
-       values_of({{"a", {torch::rand({1, 2, 0, 3})}}}),
-       {},
-       {"'a' is empty", "[1, 2, 0, 3]"}},
-      {"integer",
-       values_of({{"a", {torch::ones({1, 2, 3, 3}, torch::kLong)}}}),
-       {},
-       {"'a' must be a floating-point tensor", "Long"}},
-      {"batch out of range for one layer",
-       values_of({{"layers.0", {ok}}, {"layers.1", {single}}}),
-       ModelViewOptions().batch(1),
-       {"batch 1 is out of range for 'layers.1' of shape [1, 3, 4, 4] (batch size 1)"}},
-      {"batch negative", values_of({{"a", {ok}}}), ModelViewOptions().batch(-1), {"batch -1"}},
-      {"nan",
-       values_of({{"a", {ok}}, {"layers.1.attn", {with_value(ok, {1, 2, 3, 0}, nan)}}}),
-       ModelViewOptions().batch(1),
-       {"'layers.1.attn' weights[1, 2, 3, 0] is nan", "must be finite"}},
-      {"inf in a second call",
-       values_of({{"dec", {ok, with_value(ok, {0, 1, 0, 2}, inf)}}}),
-       {},
-       {"'dec' call 1 weights[0, 1, 0, 2] is inf"}},
-      {"nan in another sample is not shown",  // sample 0 is drawn: no error expected below
-       values_of({{"a", {with_value(ok, {1, 0, 0, 0}, nan)}}}),
-       {},
-       {}},
-      {"thumbnail_size",
-       values_of({{"a", {ok}}}),
-       ModelViewOptions().thumbnail_size(-1),
-       {"thumbnail_size -1"}},
-      {"too large",
-       values_of({{"a", {ok}}}),
-       ModelViewOptions().thumbnail_size(20000),
-       {"pixels wide", "limit 32768", "thumbnail_size"}},
-  };
-  const std::string target = path("out.png");
-  for (const auto& bad : cases) {
-    if (bad.expected.empty()) {
-      EXPECT_NO_THROW(attnhook::save_model_view(bad.values, target, bad.options)) << bad.name;
-      fs::remove(target);
-      continue;
-    }
-    try {
-      attnhook::save_model_view(bad.values, target, bad.options);
-      ADD_FAILURE() << bad.name << ": no error";
-    } catch (const attnhook::Error& e) {
-      for (const auto& part : bad.expected)
-        EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-            << bad.name << ": '" << e.what() << "' lacks '" << part << "'";
-    }
-    EXPECT_THROW(attnhook::detail::layout_model_view(bad.values, bad.options), attnhook::Error)
-        << bad.name;
-    EXPECT_FALSE(fs::exists(target)) << bad.name;
-    EXPECT_TRUE(files().empty()) << bad.name << ": left " << files().front();
-  }
-}
-
-TEST_F(ModelViewTest, PathErrorsNameThePathAndLeaveExistingFilesAlone) {
-  const Values values = one_hot_values({{"a", 2, 3, 3}});
-  const std::string missing = path("no/such/dir/model.png");
-  try {
-    attnhook::save_model_view(values, missing);
-    ADD_FAILURE() << "no error";
-  } catch (const attnhook::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'" + missing + "'"), std::string::npos) << e.what();
-  }
-  EXPECT_TRUE(files().empty());
-  try {
-    attnhook::save_model_view(values, "");
-    ADD_FAILURE() << "no error";
-  } catch (const attnhook::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("path is empty"), std::string::npos) << e.what();
-  }
-
-  { std::ofstream(path("model.png")) << "previous picture"; }
-  EXPECT_THROW(attnhook::save_model_view(values, path("model.png"), ModelViewOptions().batch(1)),
-               attnhook::Error);
-  std::ifstream in(path("model.png"));
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(content, "previous picture");
-  attnhook::save_model_view(values, path("model.png"));  // replaced when it succeeds
-  EXPECT_EQ(load(path("model.png")).width(), attnhook::detail::layout_model_view(values, {}).width);
-  EXPECT_EQ(files(), std::vector<std::string>{"model.png"});
-}
-
 }  // namespace
+}  // namespace attnhook_test

@@ -4,17 +4,11 @@
 
 #include "attnhook/attnhook.h"
 #include "models.h"
+#include "testing.h"
 
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const attnhook::Error& e) {
-    return e.what();
-  }
-  return "(no attnhook::Error)";
-}
+using attnhook_test::error_of;
 
 struct BadPattern {
   const char* pattern;

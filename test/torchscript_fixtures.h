@@ -14,6 +14,10 @@
 
 namespace attnhook_test {
 
+// The tests of these cases (torchscript*_test.cpp) live in this namespace.
+using attnhook::AttentionHooker;
+using attnhook::HookerOptions;
+
 inline const std::string kFixtures = ATTNHOOK_FIXTURES_DIR;
 
 // One fixture case: the model, its inputs and Python's outputs and per-head weights.

@@ -11,18 +11,7 @@
 #include "attnhook/attnhook.h"
 #include "torchscript_fixtures.h"
 
-using attnhook::AttentionHooker;
-using attnhook::HookerOptions;
-using attnhook_test::Case;
-using attnhook_test::expect_matches_reference;
-using attnhook_test::Grad;
-using attnhook_test::grad_name;
-using attnhook_test::kCases;
-using attnhook_test::kFixtures;
-using attnhook_test::load_case;
-using attnhook_test::max_diff;
-using attnhook_test::run;
-
+namespace attnhook_test {
 namespace {
 
 TEST(TorchScriptLifecycle, HooksAModelThatAlreadyRan) {
@@ -159,3 +148,4 @@ TEST(TorchScriptOptions, DtypeAndKeepGradAreHonoured) {
 }
 
 }  // namespace
+}  // namespace attnhook_test

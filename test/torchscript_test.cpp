@@ -14,18 +14,7 @@
 #include "attnhook/attnhook.h"
 #include "torchscript_fixtures.h"
 
-using attnhook::AttentionHooker;
-using attnhook::HookerOptions;
-using attnhook_test::Case;
-using attnhook_test::expect_matches_reference;
-using attnhook_test::Grad;
-using attnhook_test::grad_name;
-using attnhook_test::kCases;
-using attnhook_test::kFixtures;
-using attnhook_test::load_case;
-using attnhook_test::max_diff;
-using attnhook_test::run;
-
+namespace attnhook_test {
 namespace {
 
 class TorchScriptFixture : public testing::TestWithParam<std::tuple<std::string, Grad>> {};
@@ -218,6 +207,7 @@ TEST(TorchScriptErrors, LoadNamesThePathAndTheReason) {
   const std::string garbage = testing::TempDir() + "/attnhook_garbage.pt";
   std::ofstream(garbage, std::ios::binary) << "this is not a TorchScript archive\n";
   const auto corrupt = error_of([&] { attnhook::load_torchscript(garbage); });
+  std::remove(garbage.c_str());
   EXPECT_NE(corrupt.find("load_torchscript: cannot load '" + garbage + "': "), std::string::npos)
       << corrupt;
   EXPECT_NE(corrupt.find("zip archive"), std::string::npos) << corrupt;
@@ -276,3 +266,4 @@ TEST(TorchScriptSelection, ModulesWithoutSoftmaxAreLeftOut) {
 }
 
 }  // namespace
+}  // namespace attnhook_test

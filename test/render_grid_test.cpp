@@ -1,101 +1,33 @@
 // Tests for save_attention_grid / save_attention_heatmap: every test decodes the PNG that
-// was written and checks its pixels against the layout the renderer reports.
-#include "attnhook/render.h"
-
-#include <CImg.h>
+// was written and checks its pixels against the layout the renderer reports. Errors and
+// the file written: render_errors_test.cpp.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <limits>
-#include <optional>
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "attnhook/error.h"
+#include "attnhook/render.h"
 #include "colormap.h"
+#include "png_testing.h"
 #include "render_layout.h"
 
+namespace attnhook_test {
 namespace {
 
-namespace fs = std::filesystem;
 using attnhook::Colormap;
 using attnhook::GridOptions;
 using attnhook::detail::colormap_table;
 using attnhook::detail::Layout;
 using attnhook::detail::Rect;
-using attnhook::detail::Rgb;
-using Image = cimg_library::CImg<unsigned char>;
+// One fixture type for RenderTest in every file: gtest requires it of a suite.
+using RenderTest = TempDirTest;
 
-// matplotlib's end colours, rounded to 8 bits.
-constexpr Rgb kViridisBottom{68, 1, 84};
-constexpr Rgb kViridisTop{253, 231, 37};
+// matplotlib's magma end colours, rounded to 8 bits.
 constexpr Rgb kMagmaBottom{0, 0, 4};
 constexpr Rgb kMagmaTop{252, 253, 191};
-
-class RenderTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("attnhook_render_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
-    return names;
-  }
-  fs::path dir_;
-};
-
-Image load(const std::string& path) {
-  Image image;
-  image.load_png(path.c_str());
-  return image;
-}
-
-Rgb pixel(const Image& image, int x, int y) {
-  return {image(x, y, 0, 0), image(x, y, 0, 1), image(x, y, 0, 2)};
-}
-
-std::string describe(const Rgb& c) {
-  return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " + std::to_string(c[2]) +
-         ")";
-}
-
-bool is_ink(const Rgb& c) { return c[0] < 160 && c[1] < 160 && c[2] < 160; }
-
-int count_ink(const Image& image, int x0, int y0, int x1, int y1) {
-  int count = 0;
-  for (int y = std::max(y0, 0); y < std::min(y1, image.height()); ++y)
-    for (int x = std::max(x0, 0); x < std::min(x1, image.width()); ++x)
-      count += is_ink(pixel(image, x, y));
-  return count;
-}
-
-std::vector<std::string> words(int64_t count, const std::string& stem = "tok") {
-  std::vector<std::string> labels;
-  for (int64_t i = 0; i < count; ++i) labels.push_back(stem + std::to_string(i));
-  return labels;
-}
-
-// [batch, heads, tgt_len, src_len]: in sample b, head h, query i attends only key
-// (h + i + b) % src_len.
-torch::Tensor one_hot(int64_t batch, int64_t heads, int64_t tgt_len, int64_t src_len) {
-  auto weights = torch::zeros({batch, heads, tgt_len, src_len});
-  auto a = weights.accessor<float, 4>();
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < tgt_len; ++i) a[b][h][i][(h + i + b) % src_len] = 1;
-  return weights;
-}
 
 // Every pixel of every cell: the top colour where query i attends key (h + i + shift) % S,
 // the bottom colour elsewhere.
@@ -388,153 +320,5 @@ TEST_F(RenderTest, AnyFloatingDtypeAndLayoutDrawTheSame) {
   }
 }
 
-TEST_F(RenderTest, ReplacesAnExistingFileAndLeavesNoTemporaryFile) {
-  attnhook::save_attention_grid(one_hot(1, 1, 3, 3), path("out.png"));
-  attnhook::save_attention_grid(one_hot(1, 4, 3, 3), path("out.png"));
-  EXPECT_EQ(files(), std::vector<std::string>{"out.png"});
-  EXPECT_EQ(load(path("out.png")).width(),
-            attnhook::detail::layout_attention_grid(one_hot(1, 4, 3, 3), {}).width);
-}
-
-// A copy of `tensor` with one element set to `value`.
-torch::Tensor with_value(const torch::Tensor& tensor, const std::vector<int64_t>& index,
-                         float value) {
-  torch::Tensor copy = tensor.clone();
-  int64_t flat = 0;
-  for (size_t d = 0; d < index.size(); ++d) flat = flat * copy.size(d) + index[d];
-  copy.view(-1)[flat] = value;
-  return copy;
-}
-
-constexpr std::optional<int64_t> kGrid;  // save_attention_grid; a head: save_attention_heatmap
-
-struct BadCall {
-  std::string name;
-  torch::Tensor weights;
-  std::optional<int64_t> head;
-  GridOptions options;
-  std::vector<std::string> expected;  // substrings of the message
-};
-
-TEST_F(RenderTest, ErrorsNameTheBadValueAndWriteNothing) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  const float inf = std::numeric_limits<float>::infinity();
-  const auto ok = torch::rand({2, 3, 4, 4});
-  const auto cross = torch::rand({1, 2, 2, 5});
-  const std::vector<BadCall> cases = {
-      {"undefined", torch::Tensor(), kGrid, {}, {"undefined"}},
-      {"rank 2 grid",
-       torch::rand({4, 4}),
-       kGrid,
-       {},
-       {"[batch, heads, tgt_len, src_len]", "got shape [4, 4]"}},
-      {"rank 5", torch::rand({1, 1, 2, 2, 2}), kGrid, {}, {"got shape [1, 1, 2, 2, 2]"}},
-      {"rank 1 heatmap", torch::rand({4}), 0, {}, {"[tgt_len, src_len]", "got shape [4]"}},
-      {"empty", torch::rand({1, 2, 0, 3}), kGrid, {}, {"empty", "[1, 2, 0, 3]"}},
-      {"integer", torch::ones({2, 3, 3}, torch::kLong), kGrid, {}, {"floating-point", "Long"}},
-      {"batch too big",
-       ok,
-       kGrid,
-       GridOptions().batch(2),
-       {"batch 2", "[2, 3, 4, 4]", "batch size 2"}},
-      {"batch negative", ok, kGrid, GridOptions().batch(-1), {"batch -1"}},
-      {"batch of rank 3", ok[0], kGrid, GridOptions().batch(1), {"batch 1", "no batch dimension"}},
-      {"head too big", ok, 3, {}, {"head 3", "[2, 3, 4, 4]", "3 heads"}},
-      {"head negative", ok, -1, {}, {"head -1"}},
-      {"heads option", ok, kGrid, GridOptions().heads({0, 5}), {"head 5", "[2, 3, 4, 4]"}},
-      {"head of a map", ok[0][0], 1, {}, {"head 1", "[4, 4]", "1 head)"}},
-      {"tokens",
-       ok,
-       kGrid,
-       GridOptions().tokens(words(3)),
-       {"tokens has 3 labels", "tgt_len (rows) is 4"}},
-      {"tgt_tokens",
-       cross,
-       kGrid,
-       GridOptions().tgt_tokens(words(3)).src_tokens(words(5)),
-       {"tgt_tokens has 3 labels", "tgt_len (rows) is 2"}},
-      {"src_tokens",
-       cross,
-       kGrid,
-       GridOptions().tgt_tokens(words(2)).src_tokens(words(4)),
-       {"src_tokens has 4 labels", "src_len (columns) is 5"}},
-      {"tokens for cross",
-       cross,
-       kGrid,
-       GridOptions().tokens(words(2)),
-       {"tokens has 2 labels", "src_len (columns) is 5", "tgt_tokens and src_tokens"}},
-      {"nan", with_value(ok, {0, 1, 2, 3}, nan), kGrid, {}, {"weights[0, 1, 2, 3] is nan"}},
-      {"inf rank 3", with_value(ok[0], {1, 0, 2}, inf), kGrid, {}, {"weights[1, 0, 2] is inf"}},
-      {"-inf heatmap",
-       with_value(ok, {1, 2, 3, 0}, -inf),
-       2,
-       GridOptions().batch(1),
-       {"weights[1, 2, 3, 0] is -inf"}},
-      {"vmin >= vmax", ok, kGrid, GridOptions().vmin(0.5).vmax(0.25), {"vmax 0.25", "vmin 0.5"}},
-      {"vmin nan", ok, kGrid, GridOptions().vmin(nan), {"vmin nan"}},
-      {"columns", ok, kGrid, GridOptions().columns(-1), {"columns -1"}},
-      {"cell_size", ok, kGrid, GridOptions().cell_size(-2), {"cell_size -2"}},
-      {"too large", ok, kGrid, GridOptions().cell_size(20000), {"80000 pixels", "cell_size"}},
-  };
-  const std::string target = path("out.png");
-  for (const auto& bad : cases) {
-    try {
-      if (bad.head) {
-        attnhook::save_attention_heatmap(bad.weights, *bad.head, target, bad.options);
-      } else {
-        attnhook::save_attention_grid(bad.weights, target, bad.options);
-      }
-      ADD_FAILURE() << bad.name << ": no error";
-    } catch (const attnhook::Error& e) {
-      for (const auto& part : bad.expected)
-        EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-            << bad.name << ": '" << e.what() << "' lacks '" << part << "'";
-    }
-    EXPECT_FALSE(fs::exists(target)) << bad.name;
-    EXPECT_TRUE(files().empty()) << bad.name << ": left " << files().front();
-  }
-}
-
-TEST_F(RenderTest, AnErrorLeavesAnExistingFileAsItWas) {
-  { std::ofstream(path("out.png")) << "previous picture"; }
-  const auto weights = one_hot(1, 2, 3, 3);
-  EXPECT_THROW(
-      attnhook::save_attention_grid(weights, path("out.png"), GridOptions().tokens(words(2))),
-      attnhook::Error);
-  EXPECT_THROW(attnhook::save_attention_heatmap(weights, 7, path("out.png")), attnhook::Error);
-  std::ifstream in(path("out.png"));
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(content, "previous picture");
-  EXPECT_EQ(files(), std::vector<std::string>{"out.png"});
-}
-
-TEST_F(RenderTest, UnwritablePathIsAnErrorNamingThePath) {
-  const auto weights = one_hot(1, 2, 3, 3);
-  const std::string missing = path("no/such/dir/out.png");
-  try {
-    attnhook::save_attention_grid(weights, missing);
-    ADD_FAILURE() << "no error";
-  } catch (const attnhook::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'" + missing + "'"), std::string::npos) << e.what();
-  }
-  EXPECT_TRUE(files().empty());
-
-  fs::create_directory(path("a_directory"));  // the rename fails: no temporary file stays
-  try {
-    attnhook::save_attention_grid(weights, path("a_directory"));
-    ADD_FAILURE() << "no error";
-  } catch (const attnhook::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(path("a_directory")), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(files(), std::vector<std::string>{"a_directory"});
-  EXPECT_TRUE(fs::is_empty(path("a_directory")));
-
-  try {
-    attnhook::save_attention_grid(weights, "");
-    ADD_FAILURE() << "no error";
-  } catch (const attnhook::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("path is empty"), std::string::npos) << e.what();
-  }
-}
-
 }  // namespace
+}  // namespace attnhook_test
