@@ -56,6 +56,7 @@ TEST_F(CliTest, ExtractPlotModelViewPrepareHtmlOnAnEncoder) {
   auto extracted = run("extract --model " + model + inputs + " --tokens 'a b c d e f' -o " + file("attn.json"));
   ASSERT_EQ(extracted.exit_code, 0) << extracted.output;
   ASSERT_EQ(run("extract --model " + model + inputs + " -o " + file("attn.npz")).exit_code, 0);
+  ASSERT_EQ(run("extract --model " + model + inputs + " --schema flat -o " + file("flat.json")).exit_code, 0);
 
   // The file holds exactly what an in-process hooker records, and Python's reference.
   torch::jit::Module module = attnhook::load_torchscript(model);
@@ -70,6 +71,10 @@ TEST_F(CliTest, ExtractPlotModelViewPrepareHtmlOnAnEncoder) {
   }
   const auto json = attnhook::load_attention(file("attn.json"));
   const auto npz = attnhook::load_attention(file("attn.npz"));
+  const auto flat = nlohmann::json::parse(std::ifstream(file("flat.json")));  // [layer][head][i][j], batch 0
+  ASSERT_EQ(flat["attention_matrices"].size(), 2u);
+  EXPECT_FLOAT_EQ(flat["attention_matrices"][1][0][2][1].get<float>(),
+                  json.values.at("layers.1.self_attn")[0][0][0][2][1].item<float>());
   EXPECT_EQ(json.tokens, (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
   const auto refs = reference.attr("refs").toGenericDict();
   ASSERT_EQ(json.values.size(), 2u);

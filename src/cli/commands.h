@@ -18,6 +18,7 @@ struct ExtractArgs {
   std::string layers;                      // layer_regex
   std::string device = "cpu";
   std::string output;                      // .json or .npz
+  std::string schema = "attnhook";         // .json only: attnhook or flat
 };
 
 struct PlotArgs {

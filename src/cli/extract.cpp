@@ -71,9 +71,9 @@ std::string numbered(const std::string& output, size_t index) {
   return (path.parent_path() / fmt::format("{}.{}{}", path.stem().string(), index, path.extension().string())).string();
 }
 
-void save(const AttentionFile& file, const std::string& path) {
+void save(const AttentionFile& file, const std::string& path, const std::string& schema) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0) return save_npz(file, path);
-  save_json(file, path);
+  save_json(file, path, schema == "flat" ? JsonSchema::kFlat : JsonSchema::kAttnhook);
 }
 
 // Drawn only when stderr is a terminal: "[#####.....] 5/10".
@@ -91,6 +91,9 @@ void extract(const ExtractArgs& args) {
   const std::string extension = std::filesystem::path(args.output).extension().string();
   if (extension != ".json" && extension != ".npz") {
     throw Error(fmt::format("-o '{}': the output must end in .json or .npz", args.output));
+  }
+  if (args.schema != "attnhook" && args.schema != "flat") {
+    throw Error(fmt::format("--schema '{}': expected attnhook or flat", args.schema));
   }
   torch::Device device(torch::kCPU);
   if (args.device == "cuda") {
@@ -153,7 +156,7 @@ void extract(const ExtractArgs& args) {
     file.tokens = tokens;
     file.text = fmt::format("{}", fmt::join(tokens, " "));
     file.values = hooker.values();
-    save(file, inputs.size() == 1 ? args.output : numbered(args.output, i));
+    save(file, inputs.size() == 1 ? args.output : numbered(args.output, i), args.schema);
     progress(i + 1, inputs.size());
   }
 }

@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   extract_cmd->add_option("--layers", extract.layers, "RE2 pattern over module names (default: every MultiheadAttention)");
   extract_cmd->add_option("--device", extract.device, "cpu or cuda")->capture_default_str();
   extract_cmd->add_option("-o,--output", extract.output, "attn.json or attn.npz")->required();
+  extract_cmd->add_option("--schema", extract.schema,
+                          "attn.json schema: attnhook (every call, every batch item) or flat "
+                          "({tokens, text, attention_matrices[layer][head][i][j]}: batch item 0, a call per entry)")
+      ->capture_default_str();
   extract_cmd->footer("Example: attnhook extract --model bert.pt --ids 101,7592,2088,102 --tokens \"[CLS] hello world [SEP]\" -o attn.json");
 
   cli::PlotArgs plot;
