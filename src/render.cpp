@@ -303,12 +303,7 @@ Canvas draw(const Prepared& p, const Scene& s, const GridOptions& options) {
   const Layout& l = s.layout;
   const auto& table = detail::colormap_table(options.colormap());
   Canvas canvas(l.width, l.height);
-  int y = kMargin;
-  if (s.title.height()) {
-    canvas.blend(s.title, (l.width - s.title.width()) / 2, y, kInk);
-    y += s.title.height() + 4;
-  }
-  canvas.blend(s.note, (l.width - s.note.width()) / 2, y, kLabelInk);
+  detail::draw_header(canvas, s.title, s.note, kMargin);
 
   const float* data = p.maps.data_ptr<float>();
   for (size_t n = 0; n < l.heatmaps.size(); ++n) {
@@ -334,19 +329,7 @@ Canvas draw(const Prepared& p, const Scene& s, const GridOptions& options) {
     }
   }
 
-  const Rect& bar = l.colorbar;
-  for (int r = 0; r < bar.height; ++r) {
-    const double t = bar.height > 1 ? 1.0 - static_cast<double>(r) / (bar.height - 1) : 1.0;
-    canvas.fill({bar.x, bar.y + r, bar.width, 1}, table[static_cast<int>(t * 255 + 0.5)]);
-  }
-  canvas.frame(kFrame, bar);
-  for (size_t k = 0; k < s.ticks.size(); ++k) {
-    const double t = (s.ticks[k].value - p.vmin) / (p.vmax - p.vmin);
-    const int tick_y = bar.y + static_cast<int>(std::lround((1 - t) * (bar.height - 1)));
-    canvas.fill({bar.x + bar.width + 1, tick_y, 4, 1}, kFrame);
-    const Text& label = s.tick_labels[k];
-    canvas.blend(label, bar.x + bar.width + 1 + 4 + 2, tick_y - label.height() / 2, kLabelInk);
-  }
+  detail::draw_colorbar(canvas, l.colorbar, table, s.ticks, s.tick_labels, p.vmin, p.vmax);
   return canvas;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -154,6 +155,32 @@ void Canvas::frame(const Rgb& colour, const Rect& r) {
   fill({r.x - 1, r.y + r.height, r.width + 2, 1}, colour);
   fill({r.x - 1, r.y, 1, r.height}, colour);
   fill({r.x + r.width, r.y, 1, r.height}, colour);
+}
+
+void draw_header(Canvas& canvas, const Text& title, const Text& note, int top) {
+  if (title.height()) {
+    canvas.blend(title, (canvas.width() - title.width()) / 2, top, kInk);
+    top += title.height() + 4;
+  }
+  canvas.blend(note, (canvas.width() - note.width()) / 2, top, kLabelInk);
+}
+
+int draw_colorbar(Canvas& canvas, const Rect& bar, const std::array<Rgb, 256>& table,
+                  const std::vector<ScaleTick>& ticks, const std::vector<Text>& tick_labels,
+                  double vmin, double vmax) {
+  for (int r = 0; r < bar.height; ++r) {
+    const double t = bar.height > 1 ? 1.0 - static_cast<double>(r) / (bar.height - 1) : 1.0;
+    canvas.fill({bar.x, bar.y + r, bar.width, 1}, table[static_cast<int>(t * 255 + 0.5)]);
+  }
+  canvas.frame(kFrame, bar);
+  const int label_x = bar.x + bar.width + 1 + 4 + 2;
+  for (size_t k = 0; k < ticks.size(); ++k) {
+    const double t = (ticks[k].value - vmin) / (vmax - vmin);
+    const int tick_y = bar.y + static_cast<int>(std::lround((1 - t) * (bar.height - 1)));
+    canvas.fill({bar.x + bar.width + 1, tick_y, 4, 1}, kFrame);
+    canvas.blend(tick_labels[k], label_x, tick_y - tick_labels[k].height() / 2, kLabelInk);
+  }
+  return label_x;
 }
 
 namespace {

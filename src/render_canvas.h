@@ -1,6 +1,7 @@
 // Internal: the renderer's pixel buffer, text (CImg's built-in font) and atomic PNG output.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -58,6 +59,16 @@ class Canvas {
   int height_;
   std::vector<uint8_t> rgb_;
 };
+
+// The centred title (if any) and the note line under it, from `top` down.
+void draw_header(Canvas& canvas, const Text& title, const Text& note, int top);
+
+// A vertical colour bar filling `bar` (top = the map's last colour), framed, with a tick
+// and its label at each of `ticks` on the scale [vmin, vmax]. Returns the x at which the
+// tick labels start.
+int draw_colorbar(Canvas& canvas, const Rect& bar, const std::array<Rgb, 256>& table,
+                  const std::vector<ScaleTick>& ticks, const std::vector<Text>& tick_labels,
+                  double vmin, double vmax);
 
 // PNG row filter. kUp suits pictures whose pixel rows repeat (cells several pixels tall:
 // the repeats become zeros); kNone suits pictures that change colour nearly every pixel,

@@ -295,12 +295,7 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
   const ModelViewLayout& l = s.layout;
   const auto& table = detail::colormap_table(options.colormap());
   Canvas canvas(l.width, l.height);
-  int y = kMargin;
-  if (s.title.height()) {
-    canvas.blend(s.title, (l.width - s.title.width()) / 2, y, kInk);
-    y += s.title.height() + 4;
-  }
-  canvas.blend(s.note, (l.width - s.note.width()) / 2, y, kLabelInk);
+  detail::draw_header(canvas, s.title, s.note, kMargin);
 
   const Rect& first_slot = l.thumbnails.front().slot;
   const int header_y = first_slot.y - kHeaderGap - kFontHeight;
@@ -329,18 +324,7 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
   }
 
   const Rect& bar = l.colorbar;
-  for (int r = 0; r < bar.height; ++r) {
-    const double t = bar.height > 1 ? 1.0 - static_cast<double>(r) / (bar.height - 1) : 1.0;
-    canvas.fill({bar.x, bar.y + r, bar.width, 1}, table[static_cast<int>(t * 255 + 0.5)]);
-  }
-  canvas.frame(kFrame, bar);
-  const int label_x = bar.x + bar.width + 1 + 4 + 2;
-  for (size_t k = 0; k < s.ticks.size(); ++k) {
-    const double t = (s.ticks[k].value - l.vmin) / (l.vmax - l.vmin);
-    const int tick_y = bar.y + static_cast<int>(std::lround((1 - t) * (bar.height - 1)));
-    canvas.fill({bar.x + bar.width + 1, tick_y, 4, 1}, kFrame);
-    canvas.blend(s.tick_labels[k], label_x, tick_y - s.tick_labels[k].height() / 2, kLabelInk);
-  }
+  const int label_x = detail::draw_colorbar(canvas, bar, table, s.ticks, s.tick_labels, l.vmin, l.vmax);
   canvas.blend(s.caption, label_x + widest(s.tick_labels) + 8,
                bar.y + (bar.height - s.caption.height()) / 2, kLabelInk);
   return canvas;
