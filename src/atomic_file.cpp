@@ -60,6 +60,14 @@ void write_atomically(const std::string& path, const std::string& what,
   }
 }
 
+void write_atomically(const std::string& path, const std::string& what, const char* data, size_t size) {
+  write_atomically(path, what, [&](std::FILE* stream, std::string& error) {
+    if (std::fwrite(data, 1, size, stream) == size) return true;
+    error = std::strerror(errno);
+    return false;
+  });
+}
+
 std::string read_file(const std::string& path, const std::string& what) {
   std::error_code ignored;
   if (std::filesystem::is_directory(path, ignored)) {

@@ -14,6 +14,9 @@ namespace attnhook::detail {
 void write_atomically(const std::string& path, const std::string& what,
                       const std::function<bool(std::FILE* file, std::string& error)>& write);
 
+// write_atomically for contents already in memory.
+void write_atomically(const std::string& path, const std::string& what, const char* data, size_t size);
+
 // The whole file, or an attnhook::Error "cannot read <what> '<path>': <reason>".
 std::string read_file(const std::string& path, const std::string& what);
 

@@ -73,7 +73,8 @@ void save_html(const AttentionFile& file, const std::string& path, int64_t batch
                                 fmt::join(calls[c].sizes(), ", ")));
       }
       if (batch < 0 || batch >= calls[c].size(0)) {
-        throw Error(fmt::format("--batch {}: layer '{}' has batch size {}", batch, name, calls[c].size(0)));
+        throw Error(fmt::format("save_html: batch {} is out of range for layer '{}' (batch size {})", batch, name,
+                                calls[c].size(0)));
       }
       const at::Tensor weights = calls[c].select(0, batch).detach().to(at::kCPU, at::kFloat).contiguous();
       const int64_t heads = weights.size(0), rows = weights.size(1), cols = weights.size(2);
@@ -103,11 +104,7 @@ void save_html(const AttentionFile& file, const std::string& path, int64_t batch
   const auto at = page.find(placeholder);
   if (at == std::string::npos) throw Error("save_html: the built-in viewer template has no data placeholder");
   page.replace(at, placeholder.size(), script_safe(payload));
-  detail::write_atomically(path, "viewer page", [&](std::FILE* stream, std::string& error) {
-    if (std::fwrite(page.data(), 1, page.size(), stream) == page.size()) return true;
-    error = std::strerror(errno);
-    return false;
-  });
+  detail::write_atomically(path, "viewer page", page.data(), page.size());
 }
 
 }  // namespace attnhook

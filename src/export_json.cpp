@@ -322,11 +322,7 @@ AttentionFile read_flat_schema(const json& document, const std::string& path) {
 
 void save_json(const AttentionFile& file, const std::string& path, JsonSchema schema) {
   const fmt::memory_buffer out = schema == JsonSchema::kFlat ? flat_schema(file) : attnhook_schema(file);
-  detail::write_atomically(path, "attention file", [&](std::FILE* stream, std::string& error) {
-    if (std::fwrite(out.data(), 1, out.size(), stream) == out.size()) return true;
-    error = std::strerror(errno);
-    return false;
-  });
+  detail::write_atomically(path, "attention file", out.data(), out.size());
 }
 
 AttentionFile load_json(const std::string& path) {

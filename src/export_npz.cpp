@@ -288,11 +288,7 @@ void save_npz(const AttentionFile& file, const std::string& path) {
   entries.push_back({"text.npy", npy_strings({file.text}, true)});
   entries.push_back({"model.npy", npy_strings({file.model}, true)});
   const std::string archive = zip_stored(entries, path);
-  detail::write_atomically(path, "attention file", [&](std::FILE* stream, std::string& error) {
-    if (std::fwrite(archive.data(), 1, archive.size(), stream) == archive.size()) return true;
-    error = std::strerror(errno);
-    return false;
-  });
+  detail::write_atomically(path, "attention file", archive.data(), archive.size());
 }
 
 AttentionFile load_npz(const std::string& path) {

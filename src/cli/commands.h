@@ -50,6 +50,9 @@ struct HtmlArgs {
   std::string output;
 };
 
+// The whole of `text` as an integer, or none (empty, trailing characters, out of range).
+std::optional<int64_t> parse_integer(const std::string& text);
+
 void extract(const ExtractArgs& args);
 void plot(const PlotArgs& args);
 void model_view(const ModelViewArgs& args);

@@ -23,17 +23,9 @@ at::Tensor parse_ids(const std::string& text, const std::string& where) {
     const auto begin = item.find_first_not_of(" \t\r");
     const auto end = item.find_last_not_of(" \t\r");
     const std::string trimmed = begin == std::string::npos ? "" : item.substr(begin, end - begin + 1);
-    size_t used = 0;
-    int64_t id = 0;
-    try {
-      id = std::stoll(trimmed, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (trimmed.empty() || used != trimmed.size()) {
-      throw Error(fmt::format("{}: '{}' is not an integer token id", where, trimmed));
-    }
-    ids.push_back(id);
+    const std::optional<int64_t> id = parse_integer(trimmed);
+    if (!id) throw Error(fmt::format("{}: '{}' is not an integer token id", where, trimmed));
+    ids.push_back(*id);
   }
   if (ids.empty()) throw Error(fmt::format("{}: no token ids", where));
   return torch::tensor(ids, torch::kLong).unsqueeze(0);  // [1, len]
@@ -86,6 +78,16 @@ void progress(size_t done, size_t total) {
 }
 
 }  // namespace
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  size_t used = 0;
+  try {
+    const int64_t value = std::stoll(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
 
 void extract(const ExtractArgs& args) {
   const std::string extension = std::filesystem::path(args.output).extension().string();

@@ -32,14 +32,8 @@ Selected select_layer(const AttentionFile& file, const std::string& layer, int64
       if (entry.first == layer) found = &entry;
     }
   } else {
-    size_t used = 0;
-    int64_t index = -1;
-    try {
-      index = std::stoll(layer, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != layer.size() || index < 0 || index >= static_cast<int64_t>(file.values.size())) {
+    const int64_t index = parse_integer(layer).value_or(-1);
+    if (index < 0 || index >= static_cast<int64_t>(file.values.size())) {
       throw Error(fmt::format("--layer '{}' is neither a layer index (0..{}) nor a layer name; layers: {}", layer,
                               file.values.size() - 1, layer_list(file.values)));
     }
@@ -58,14 +52,6 @@ void check_batch(const Selected& layer, int64_t batch) {
   }
 }
 
-void write_text(const std::string& path, const std::string& what, const std::string& text) {
-  detail::write_atomically(path, what, [&](std::FILE* stream, std::string& error) {
-    if (std::fwrite(text.data(), 1, text.size(), stream) == text.size()) return true;
-    error = std::strerror(errno);
-    return false;
-  });
-}
-
 }  // namespace
 
 void plot(const PlotArgs& args) {
@@ -77,14 +63,8 @@ void plot(const PlotArgs& args) {
   options.tgt_tokens(file.labels(layer.name, layer.weights.size(2), false));
   options.src_tokens(file.labels(layer.name, layer.weights.size(3), true));
   if (args.head == "all") return save_attention_grid(layer.weights, args.output, options);
-  size_t used = 0;
-  int64_t head = -1;
-  try {
-    head = std::stoll(args.head, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != args.head.size() || head < 0 || head >= heads) {
+  const int64_t head = parse_integer(args.head).value_or(-1);
+  if (head < 0 || head >= heads) {
     throw Error(fmt::format("--head '{}': layer '{}' has {} heads (0..{}) — or use all", args.head, layer.name,
                             heads, heads - 1));
   }
@@ -131,11 +111,16 @@ void prepare(const PrepareArgs& args) {
       out["layers"].push_back({{"layer_idx", layer_index++}, {"name", name}, {"heads", heads}});
     }
   }
-  write_text(args.output, "backend file", out.dump());
+  const std::string text = out.dump();
+  detail::write_atomically(args.output, "backend file", text.data(), text.size());
 }
 
 void html(const HtmlArgs& args) {
-  save_html(load_attention(args.input), args.output, args.batch, args.title.empty() ? "" : args.title);
+  const AttentionFile file = load_attention(args.input);
+  for (const auto& [name, calls] : file.values) {
+    for (const auto& call : calls) check_batch({name, call}, args.batch);
+  }
+  save_html(file, args.output, args.batch, args.title);
 }
 
 }  // namespace attnhook::cli
