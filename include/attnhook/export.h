@@ -45,14 +45,10 @@
 #include <string>
 #include <vector>
 
+#include "attnhook/formats.h"
 #include "attnhook/values.h"
 
 namespace attnhook {
-
-struct LayerTokens {
-  std::vector<std::string> tgt;  // query (row) labels
-  std::vector<std::string> src;  // key (column) labels
-};
 
 struct AttentionFile {
   std::string model;                    // where the weights came from (informational)
@@ -66,8 +62,6 @@ struct AttentionFile {
   // `length` positions: the layer's own, else the file's, else none.
   std::vector<std::string> labels(const std::string& layer, int64_t length, bool keys) const;
 };
-
-enum class JsonSchema { kAttnhook, kFlat };
 
 void save_json(const AttentionFile& file, const std::string& path,
                JsonSchema schema = JsonSchema::kAttnhook);

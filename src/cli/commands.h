@@ -1,5 +1,8 @@
 // The attnhook command-line tool: one function per subcommand. main.cpp parses the
 // command line into these structs and maps every error to an exit code in one place.
+// The executable does not link LibTorch (its static initialisers alone take ~0.5 s):
+// plot, model-view, prepare and html read files with the torch-free core (src/view/);
+// extract runs in the plugin attnhook-extract.so, loaded on demand.
 #pragma once
 
 #include <optional>
@@ -53,7 +56,10 @@ struct HtmlArgs {
 // The whole of `text` as an integer, or none (empty, trailing characters, out of range).
 std::optional<int64_t> parse_integer(const std::string& text);
 
+// Loads the plugin attnhook-extract.so (which links LibTorch) and calls run_extract.
 void extract(const ExtractArgs& args);
+// In the plugin: the work of `attnhook extract`.
+void run_extract(const ExtractArgs& args);
 void plot(const PlotArgs& args);
 void model_view(const ModelViewArgs& args);
 void prepare(const PrepareArgs& args);

@@ -1,7 +1,6 @@
 // attnhook — see what a TorchScript Transformer attends to, from the command line.
 // main stays thin: parse, dispatch, and turn every error into an exit code here.
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include "attnhook/error.h"
@@ -104,9 +103,6 @@ int main(int argc, char** argv) {
     if (*html_cmd) cli::html(html);
   } catch (const attnhook::Error& e) {
     fmt::print(stderr, "attnhook: {}\n", e.what());
-    return kFailed;
-  } catch (const c10::Error& e) {
-    fmt::print(stderr, "attnhook: LibTorch: {}\n", e.what_without_backtrace());
     return kFailed;
   } catch (const std::exception& e) {
     fmt::print(stderr, "attnhook: {}\n", e.what());

@@ -1,4 +1,4 @@
-// Writes a viewer page from src/viewer.html without the CLI, substituting the payload
+// Writes a viewer page from src/view/viewer.html without the CLI, substituting the payload
 // exactly as `attnhook html` does, so the browser test can run before (and apart from) it.
 //
 //   node make_sample.mjs out.html            // 2 self-attention calls 4×6×6 + cross 4×5×7
@@ -114,7 +114,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const here = dirname(fileURLToPath(import.meta.url));
   const templateAt = args.includes("--template") ? args[args.indexOf("--template") + 1]
-                                                 : join(here, "..", "..", "src", "viewer.html");
+                                                 : join(here, "..", "..", "src", "view", "viewer.html");
   const payload = args.includes("--big") ? bigPayload() : samplePayload();
   writeFileSync(out, fillTemplate(readFileSync(templateAt, "utf8"), payload));
   console.log(`wrote ${out} (${payload.layers.length} layers)`);

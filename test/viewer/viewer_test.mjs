@@ -1,4 +1,4 @@
-// Browser test of a page written from src/viewer.html (by `attnhook html` or make_sample.mjs).
+// Browser test of a page written from src/view/viewer.html (by `attnhook html` or make_sample.mjs).
 //
 //   node viewer_test.mjs page.html [head_view.png] [--shots DIR]
 //

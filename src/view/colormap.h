@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "attnhook/render.h"
+#include "attnhook/render_options.h"
 
 namespace attnhook::detail {
 

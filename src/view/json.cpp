@@ -3,15 +3,16 @@
 
 #include <cctype>
 #include <charconv>
-#include <torch/torch.h>
-
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
+#include "attention_data.h"
 #include "attnhook/error.h"
-#include "attnhook/export.h"
 
-namespace attnhook {
+namespace attnhook::detail {
 namespace {
 
 using nlohmann::json;
@@ -39,24 +40,20 @@ void append_strings(fmt::memory_buffer& out, const std::vector<std::string>& tex
   out.push_back(']');
 }
 
-// Numbers of `tensor` (any shape) as nested JSON arrays over its last `depth` dims.
-void append_nested(fmt::memory_buffer& out, const float* data, at::IntArrayRef shape) {
-  if (shape.empty()) return append_number(out, *data);
+// The numbers of an array of `rank` dimensions `shape` as nested JSON arrays.
+void append_nested(fmt::memory_buffer& out, const float* data, const int64_t* shape, size_t rank) {
+  if (rank == 0) return append_number(out, *data);
   int64_t stride = 1;
-  for (size_t d = 1; d < shape.size(); ++d) stride *= shape[d];
+  for (size_t d = 1; d < rank; ++d) stride *= shape[d];
   out.push_back('[');
   for (int64_t i = 0; i < shape[0]; ++i) {
     if (i) out.push_back(',');
-    append_nested(out, data + i * stride, shape.slice(1));
+    append_nested(out, data + i * stride, shape + 1, rank - 1);
   }
   out.push_back(']');
 }
 
-at::Tensor cpu_float(const at::Tensor& tensor) {
-  return tensor.detach().to(at::kCPU, at::kFloat).contiguous();
-}
-
-fmt::memory_buffer attnhook_schema(const AttentionFile& file) {
+fmt::memory_buffer attnhook_schema(const AttentionData& file) {
   fmt::memory_buffer out;
   auto text = [&](const char* s) { out.append(s, s + std::strlen(s)); };
   text("{\"format\": \"attnhook\", \"version\": 1,\n \"model\": ");
@@ -84,10 +81,10 @@ fmt::memory_buffer attnhook_schema(const AttentionFile& file) {
     }
     text(", \"calls\": [");
     for (size_t c = 0; c < calls.size(); ++c) {
-      const at::Tensor weights = cpu_float(calls[c]);
+      const FloatArray& weights = calls[c];
       fmt::format_to(std::back_inserter(out), "{}\n   {{\"shape\": [{}], \"values\": [", c ? "," : "",
-                     fmt::join(weights.sizes(), ", "));
-      const float* data = weights.data_ptr<float>();
+                     fmt::join(weights.shape(), ", "));
+      const float* data = weights.data();
       for (int64_t i = 0; i < weights.numel(); ++i) {
         if (i) out.push_back(',');
         append_number(out, data[i]);
@@ -100,7 +97,7 @@ fmt::memory_buffer attnhook_schema(const AttentionFile& file) {
   return out;
 }
 
-fmt::memory_buffer flat_schema(const AttentionFile& file) {
+fmt::memory_buffer flat_schema(const AttentionData& file) {
   fmt::memory_buffer out;
   auto text = [&](const char* s) { out.append(s, s + std::strlen(s)); };
   text("{\"tokens\": ");
@@ -113,8 +110,8 @@ fmt::memory_buffer flat_schema(const AttentionFile& file) {
     for (const auto& call : calls) {
       text(first ? "\n  " : ",\n  ");
       first = false;
-      const at::Tensor weights = cpu_float(call.dim() == 4 ? call.select(0, 0) : call);  // [H, T, S]
-      append_nested(out, weights.data_ptr<float>(), weights.sizes());
+      const FloatArray weights = call.dim() == 4 ? call[0] : call;  // [H, T, S]
+      append_nested(out, weights.data(), weights.shape().data(), weights.shape().size());
     }
   }
   text("\n ]\n}\n");
@@ -218,9 +215,9 @@ float read_number(const json& value, const std::string& path, const std::string&
   return value.get<float>();
 }
 
-AttentionFile read_attnhook_schema(const json& document, const std::string& path,
+AttentionData read_attnhook_schema(const json& document, const std::string& path,
                                    std::vector<std::vector<float>>& taken) {
-  AttentionFile file;
+  AttentionData file;
   if (document.value("version", 0) != 1) {
     schema_error(path, fmt::format("unsupported version {} (this reader knows 1)", document.value("version", json()).dump()));
   }
@@ -238,7 +235,7 @@ AttentionFile read_attnhook_schema(const json& document, const std::string& path
     if (!layer.contains("calls") || !layer["calls"].is_array()) {
       schema_error(path, fmt::format("layers[{}].calls must be an array", l));
     }
-    std::vector<at::Tensor> calls;
+    std::vector<FloatArray> calls;
     for (size_t c = 0; c < layer["calls"].size(); ++c) {
       const json& call = layer["calls"][c];
       const std::string where = fmt::format("layers[{}].calls[{}]", l, c);
@@ -256,7 +253,7 @@ AttentionFile read_attnhook_schema(const json& document, const std::string& path
       }
       if (!call.contains("values") || !call["values"].is_array()) schema_error(path, where + ".values must be an array");
       const json& numbers = call["values"];
-      const std::vector<float>* fast = nullptr;
+      std::vector<float>* fast = nullptr;
       if (numbers.size() == 1 && numbers[0].is_string() && numbers[0].get_ref<const std::string&>()[0] == '#') {
         fast = &taken.at(std::stoul(numbers[0].get_ref<const std::string&>().substr(1)));
       }
@@ -265,27 +262,27 @@ AttentionFile read_attnhook_schema(const json& document, const std::string& path
         schema_error(path, fmt::format("{}.values has {} numbers, shape [{}] needs {}", where, found,
                                        fmt::join(shape, ", "), count));
       }
-      at::Tensor weights = torch::empty(shape, torch::kFloat);
-      float* data = weights.data_ptr<float>();
+      std::vector<float> data;
       if (fast) {
-        std::copy(fast->begin(), fast->end(), data);
+        data = std::move(*fast);
       } else {
+        data.resize(count);
         for (int64_t i = 0; i < count; ++i) data[i] = read_number(numbers[i], path, fmt::format("{}.values[{}]", where, i));
       }
-      calls.push_back(weights);
+      calls.emplace_back(std::move(shape), std::move(data));
     }
     const std::string name = layer["name"].get<std::string>();
     if (layer.contains("tgt_tokens") || layer.contains("src_tokens")) {
       const std::string where = fmt::format("layers[{}].", l);
       file.layer_tokens[name] = {read_strings(layer, "tgt_tokens", path, where), read_strings(layer, "src_tokens", path, where)};
     }
-    file.values.append(name, std::move(calls));
+    file.values.emplace_back(name, std::move(calls));
   }
   return file;
 }
 
-AttentionFile read_flat_schema(const json& document, const std::string& path) {
-  AttentionFile file;
+AttentionData read_flat_schema(const json& document, const std::string& path) {
+  AttentionData file;
   file.text = document.contains("text") && document["text"].is_string() ? document["text"].get<std::string>() : "";
   file.tokens = read_strings(document, "tokens", path);
   const json& layers = document["attention_matrices"];
@@ -297,8 +294,8 @@ AttentionFile read_flat_schema(const json& document, const std::string& path) {
       schema_error(path, where + " must be a non-empty [head][i][j] array");
     }
     const int64_t num_heads = heads.size(), rows = heads[0].size(), cols = heads[0][0].size();
-    at::Tensor weights = torch::empty({1, num_heads, rows, cols}, torch::kFloat);
-    float* data = weights.data_ptr<float>();
+    std::vector<float> weights(num_heads * rows * cols);
+    float* data = weights.data();
     for (int64_t h = 0; h < num_heads; ++h) {
       if (!heads[h].is_array() || static_cast<int64_t>(heads[h].size()) != rows) {
         schema_error(path, fmt::format("{}[{}] must have {} rows like head 0", where, h, rows));
@@ -313,20 +310,20 @@ AttentionFile read_flat_schema(const json& document, const std::string& path) {
         }
       }
     }
-    file.values.append(std::to_string(l), {weights});
+    file.values.push_back({std::to_string(l), {FloatArray({1, num_heads, rows, cols}, std::move(weights))}});
   }
   return file;
 }
 
 }  // namespace
 
-void save_json(const AttentionFile& file, const std::string& path, JsonSchema schema) {
-  const fmt::memory_buffer out = schema == JsonSchema::kFlat ? flat_schema(file) : attnhook_schema(file);
-  detail::write_atomically(path, "attention file", out.data(), out.size());
+void write_json(const AttentionData& data, const std::string& path, JsonSchema schema) {
+  const fmt::memory_buffer out = schema == JsonSchema::kFlat ? flat_schema(data) : attnhook_schema(data);
+  write_atomically(path, "attention file", out.data(), out.size());
 }
 
-AttentionFile load_json(const std::string& path) {
-  std::string content = detail::read_file(path, "attention file");
+AttentionData read_json(const std::string& path) {
+  std::string content = read_file(path, "attention file");
   std::vector<std::vector<float>> taken = take_value_arrays(content);
   json document;
   try {
@@ -347,9 +344,9 @@ AttentionFile load_json(const std::string& path) {
   schema_error(path, "neither attnhook's schema (\"format\": \"attnhook\") nor the flat one (\"attention_matrices\")");
 }
 
-AttentionFile load_attention(const std::string& path) {
+AttentionData read_attention(const std::string& path) {
   const bool npz = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
-  return npz ? load_npz(path) : load_json(path);
+  return npz ? read_npz(path) : read_json(path);
 }
 
-}  // namespace attnhook
+}  // namespace attnhook::detail

@@ -144,12 +144,6 @@ void Canvas::blend(const Text& text, int x, int y, const Rgb& colour) {
   }
 }
 
-std::string shape_of(const at::Tensor& tensor) {
-  std::string text = "[";
-  for (int64_t d = 0; d < tensor.dim(); ++d) text += (d ? ", " : "") + std::to_string(tensor.size(d));
-  return text + "]";
-}
-
 void Canvas::frame(const Rgb& colour, const Rect& r) {
   fill({r.x - 1, r.y - 1, r.width + 2, 1}, colour);
   fill({r.x - 1, r.y + r.height, r.width + 2, 1}, colour);

@@ -1,17 +1,17 @@
 // attn.npz: a zip of .npy arrays that numpy.load reads. Written uncompressed (stored);
 // read back stored or deflated (numpy.savez_compressed).
 #include <fmt/format.h>
-#include <torch/torch.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
 #include "atomic_file.h"
+#include "attention_data.h"
 #include "attnhook/error.h"
-#include "attnhook/export.h"
 
-namespace attnhook {
+namespace attnhook::detail {
 namespace {
 
 // ---- .npy -------------------------------------------------------------------
@@ -31,10 +31,9 @@ std::string npy_header(const std::string& descr, const std::vector<int64_t>& sha
   return header + dict;
 }
 
-std::string npy_float(const at::Tensor& tensor) {
-  const at::Tensor data = tensor.detach().to(at::kCPU, at::kFloat).contiguous();
-  std::string out = npy_header("<f4", data.sizes().vec());
-  out.append(reinterpret_cast<const char*>(data.data_ptr<float>()), data.numel() * sizeof(float));
+std::string npy_float(const FloatArray& array) {
+  std::string out = npy_header("<f4", array.shape());
+  out.append(reinterpret_cast<const char*>(array.data()), array.numel() * sizeof(float));
   return out;
 }
 
@@ -143,25 +142,52 @@ int64_t element_count(const std::vector<int64_t>& shape) {
   return count;
 }
 
-at::Tensor npy_to_tensor(const Npy& npy, const std::string& where) {
+// IEEE 754 binary16 to float: numpy's '<f2'.
+float half_to_float(uint16_t bits) {
+  const int sign = bits >> 15, exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  float magnitude;
+  if (exponent == 0) {
+    magnitude = std::ldexp(static_cast<float>(fraction), -24);  // zero or subnormal
+  } else if (exponent == 31) {
+    magnitude = fraction ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  } else {
+    magnitude = std::ldexp(static_cast<float>(fraction | 0x400), exponent - 25);
+  }
+  return sign ? -magnitude : magnitude;
+}
+
+// Little-endian float16/32/64 to float32 (this reader runs on little-endian machines).
+FloatArray npy_to_array(const Npy& npy, const std::string& where) {
   const int64_t count = element_count(npy.shape);
-  at::ScalarType type;
   size_t item;
   if (npy.descr == "<f4") {
-    type = at::kFloat, item = 4;
+    item = 4;
   } else if (npy.descr == "<f8") {
-    type = at::kDouble, item = 8;
+    item = 8;
   } else if (npy.descr == "<f2") {
-    type = at::kHalf, item = 2;
+    item = 2;
   } else {
     throw Error(fmt::format("{}: dtype '{}' is not a little-endian float", where, npy.descr));
   }
   if (npy.size != count * item) {
     throw Error(fmt::format("{}: {} bytes of data, shape needs {}", where, npy.size, count * item));
   }
-  at::Tensor out = torch::empty(npy.shape, type);
-  std::memcpy(out.data_ptr(), npy.data, npy.size);
-  return out.to(at::kFloat);
+  std::vector<float> values(count);
+  for (int64_t i = 0; i < count; ++i) {
+    const char* at = npy.data + i * item;
+    if (item == 4) {
+      std::memcpy(&values[i], at, 4);
+    } else if (item == 8) {
+      double wide;
+      std::memcpy(&wide, at, 8);
+      values[i] = static_cast<float>(wide);
+    } else {
+      uint16_t half;
+      std::memcpy(&half, at, 2);
+      values[i] = half_to_float(half);
+    }
+  }
+  return FloatArray(npy.shape, std::move(values));
 }
 
 std::vector<std::string> npy_to_strings(const Npy& npy, const std::string& where) {
@@ -273,7 +299,7 @@ std::vector<ZipEntry> unzip(const std::string& in, const std::string& path) {
 
 }  // namespace
 
-void save_npz(const AttentionFile& file, const std::string& path) {
+void write_npz(const AttentionData& file, const std::string& path) {
   std::vector<ZipEntry> entries;
   for (const auto& [name, calls] : file.values) {
     for (size_t c = 0; c < calls.size(); ++c) entries.push_back({fmt::format("{}/{}.npy", name, c), npy_float(calls[c])});
@@ -288,14 +314,14 @@ void save_npz(const AttentionFile& file, const std::string& path) {
   entries.push_back({"text.npy", npy_strings({file.text}, true)});
   entries.push_back({"model.npy", npy_strings({file.model}, true)});
   const std::string archive = zip_stored(entries, path);
-  detail::write_atomically(path, "attention file", archive.data(), archive.size());
+  write_atomically(path, "attention file", archive.data(), archive.size());
 }
 
-AttentionFile load_npz(const std::string& path) {
-  const std::string content = detail::read_file(path, "attention file");
-  AttentionFile file;
+AttentionData read_npz(const std::string& path) {
+  const std::string content = read_file(path, "attention file");
+  AttentionData file;
   std::vector<std::string> order;
-  std::map<std::string, std::map<int64_t, at::Tensor>> layers;
+  std::map<std::string, std::map<int64_t, FloatArray>> layers;
   for (const auto& entry : unzip(content, path)) {
     const std::string where = fmt::format("attention file '{}', array '{}'", path, entry.name);
     std::string key = entry.name;
@@ -324,18 +350,18 @@ AttentionFile load_npz(const std::string& path) {
       } catch (const std::exception&) {
         throw Error(where + ": layer arrays are named '<layer>/<call>'");
       }
-      at::Tensor weights = npy_to_tensor(npy, where);
-      if (weights.dim() != 4) throw Error(fmt::format("{}: shape [{}] is not [batch, heads, tgt, src]", where, fmt::join(weights.sizes(), ", ")));
+      if (npy.shape.size() != 4) throw Error(fmt::format("{}: shape {} is not [batch, heads, tgt, src]", where, shape_text(npy.shape)));
+      FloatArray weights = npy_to_array(npy, where);
       if (!layers.count(name)) order.push_back(name);
       layers[name][call] = weights;
     }
   }
   for (const auto& name : order) {
-    std::vector<at::Tensor> calls;
+    std::vector<FloatArray> calls;
     for (auto& [call, weights] : layers[name]) calls.push_back(weights);
-    file.values.append(name, std::move(calls));
+    file.values.emplace_back(name, std::move(calls));
   }
   return file;
 }
 
-}  // namespace attnhook
+}  // namespace attnhook::detail

@@ -1,18 +1,17 @@
-// view.html: the viewer template (src/viewer.html, compiled in) filled with one
+// view.html: the viewer template (src/view/viewer.html, compiled in) filled with one
 // batch item of every layer and call.
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
+#include "attention_data.h"
 #include "attnhook/error.h"
-#include "attnhook/export.h"
 
-namespace attnhook {
-namespace detail {
-extern const char* const kViewerTemplate;  // generated from src/viewer.html
-}
+namespace attnhook::detail {
+
+extern const char* const kViewerTemplate;  // generated from src/view/viewer.html
 
 namespace {
 
@@ -51,7 +50,10 @@ std::string positions(int64_t length, std::vector<std::string> labels) {
 
 }  // namespace
 
-std::vector<std::string> AttentionFile::labels(const std::string& layer, int64_t length, bool keys) const {
+std::vector<std::string> axis_labels(const std::map<std::string, LayerTokens>& layer_tokens,
+                                     const std::vector<std::string>& src_tokens,
+                                     const std::vector<std::string>& tokens,
+                                     const std::string& layer, int64_t length, bool keys) {
   const auto own = layer_tokens.find(layer);
   if (own != layer_tokens.end()) {
     const auto& list = keys ? own->second.src : own->second.tgt;
@@ -62,27 +64,31 @@ std::vector<std::string> AttentionFile::labels(const std::string& layer, int64_t
   return {};
 }
 
-void save_html(const AttentionFile& file, const std::string& path, int64_t batch, const std::string& title) {
+std::vector<std::string> AttentionData::labels(const std::string& layer, int64_t length, bool keys) const {
+  return axis_labels(layer_tokens, src_tokens, tokens, layer, length, keys);
+}
+
+void write_html(const AttentionData& file, const std::string& path, int64_t batch, const std::string& title) {
   std::string payload =
       "{\"title\":" + nlohmann::json(title.empty() ? file.model : title).dump() + ",\"layers\":[";
   bool first = true;
   for (const auto& [name, calls] : file.values) {
     for (size_t c = 0; c < calls.size(); ++c) {
       if (calls[c].dim() != 4) {
-        throw Error(fmt::format("save_html: layer '{}' call {} has shape [{}], not [batch, heads, tgt, src]", name, c,
-                                fmt::join(calls[c].sizes(), ", ")));
+        throw Error(fmt::format("save_html: layer '{}' call {} has shape {}, not [batch, heads, tgt, src]", name, c,
+                                shape_text(calls[c].shape())));
       }
       if (batch < 0 || batch >= calls[c].size(0)) {
         throw Error(fmt::format("save_html: batch {} is out of range for layer '{}' (batch size {})", batch, name,
                                 calls[c].size(0)));
       }
-      const at::Tensor weights = calls[c].select(0, batch).detach().to(at::kCPU, at::kFloat).contiguous();
+      const FloatArray weights = calls[c][batch];
       const int64_t heads = weights.size(0), rows = weights.size(1), cols = weights.size(2);
       payload += fmt::format("{}{{\"name\":{},\"call\":{},\"tgt_tokens\":{},\"src_tokens\":{},\"heads\":[",
                              first ? "" : ",", nlohmann::json(name).dump(), c,
                              positions(rows, file.labels(name, rows, false)), positions(cols, file.labels(name, cols, true)));
       first = false;
-      const float* data = weights.data_ptr<float>();
+      const float* data = weights.data();
       for (int64_t h = 0; h < heads; ++h) {
         payload += h ? ",[" : "[";
         for (int64_t i = 0; i < rows; ++i) {
@@ -99,12 +105,12 @@ void save_html(const AttentionFile& file, const std::string& path, int64_t batch
     }
   }
   payload += "]}";
-  std::string page = detail::kViewerTemplate;
+  std::string page = kViewerTemplate;
   const std::string placeholder = "/*ATTNHOOK_DATA*/null";
   const auto at = page.find(placeholder);
   if (at == std::string::npos) throw Error("save_html: the built-in viewer template has no data placeholder");
   page.replace(at, placeholder.size(), script_safe(payload));
-  detail::write_atomically(path, "viewer page", page.data(), page.size());
+  write_atomically(path, "viewer page", page.data(), page.size());
 }
 
-}  // namespace attnhook
+}  // namespace attnhook::detail

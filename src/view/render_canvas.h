@@ -6,10 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <ATen/Tensor.h>
-
 #include "colormap.h"
-#include "render_layout.h"
+#include "layout.h"
 
 namespace attnhook::detail {
 
@@ -37,9 +35,6 @@ Text rotate_counterclockwise(const Text& text);
 constexpr Rgb kInk{0, 0, 0};
 constexpr Rgb kLabelInk{70, 70, 70};
 constexpr Rgb kFrame{150, 150, 150};
-
-// "[2, 12, 128, 128]", for messages.
-std::string shape_of(const at::Tensor& tensor);
 
 // 8-bit RGB, interleaved rows, white to start with. Drawing outside is clipped.
 class Canvas {

@@ -1,7 +1,6 @@
 // The model view: every head of every recorded layer as thumbnails in one PNG.
-// Same pipeline as the grid (render.cpp): validate, lay out, draw into memory, write
-// atomically.
-#include <ATen/ATen.h>
+// Same pipeline as the grid (grid.cpp): validate, lay out, draw into memory, write
+// atomically. Torch-free: attnhook::save_model_view converts and calls this.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,10 +10,9 @@
 #include <utility>
 
 #include "attnhook/error.h"
-#include "attnhook/render.h"
 #include "colormap.h"
 #include "render_canvas.h"
-#include "render_layout.h"
+#include "layout.h"
 
 namespace attnhook {
 namespace {
@@ -29,7 +27,8 @@ using detail::Text;
 using detail::kFrame;
 using detail::kInk;
 using detail::kLabelInk;
-using detail::shape_of;
+using detail::FloatArray;
+using detail::NamedCalls;
 
 constexpr int kMargin = 16;
 constexpr int kSlotGap = 6;      // between thumbnail slots, both ways
@@ -55,7 +54,7 @@ constexpr auto kPngFilter = detail::PngFilter::kNone;
 // What is drawn, validated and on the CPU.
 struct Prepared {
   std::vector<ModelViewRow> rows;
-  std::vector<at::Tensor> maps;  // per row: [heads, tgt_len, src_len] float32, CPU, contiguous
+  std::vector<FloatArray> maps;  // per row: [heads, tgt_len, src_len]
   std::vector<std::pair<double, double>> scales;  // per thumbnail, row by row: vmin, vmax
   double vmin = 0;                                // the colorbar's scale
   double vmax = 1;
@@ -63,28 +62,24 @@ struct Prepared {
 };
 
 // [heads, tgt_len, src_len] of one call, checked; `where` names it in errors.
-at::Tensor select_batch(const at::Tensor& weights, const std::string& where, int64_t batch) {
-  if (!weights.defined()) throw Error(fmt::format("{} is an undefined tensor", where));
-  const std::string shape = shape_of(weights);
+FloatArray select_batch(const FloatArray& weights, const std::string& where, int64_t batch) {
+  const std::string shape = detail::shape_text(weights.shape());
   if (weights.dim() != 4)
     throw Error(
         fmt::format("{} must be [batch, heads, tgt_len, src_len]; got shape {}", where, shape));
   if (weights.numel() == 0) throw Error(fmt::format("{} is empty (shape {})", where, shape));
-  if (!at::isFloatingType(weights.scalar_type()))
-    throw Error(fmt::format("{} must be a floating-point tensor; got dtype {}", where,
-                            c10::toString(weights.scalar_type())));
   if (batch < 0 || batch >= weights.size(0))
     throw Error(fmt::format("batch {} is out of range for {} of shape {} (batch size {})", batch,
                             where, shape, weights.size(0)));
-  return weights.detach()[batch].to(at::kCPU, at::kFloat).contiguous();
+  return weights[batch];
 }
 
 // Each head's [lowest, highest], rejecting NaN/Inf with its index in the caller's tensor.
-std::vector<std::pair<float, float>> head_ranges(const at::Tensor& map, const std::string& where,
+std::vector<std::pair<float, float>> head_ranges(const FloatArray& map, const std::string& where,
                                                  int64_t batch) {
   const int64_t heads = map.size(0), src_len = map.size(2);
   const int64_t per_head = map.size(1) * src_len;
-  const float* data = map.data_ptr<float>();
+  const float* data = map.data();
   std::vector<std::pair<float, float>> ranges;
   for (int64_t h = 0; h < heads; ++h) {
     const float* head = data + h * per_head;
@@ -108,7 +103,7 @@ std::pair<double, double> scale_of(double lowest, double highest) {
   return {vmin, highest > vmin ? highest : vmin + 1};
 }
 
-Prepared prepare(const Values& values, const ModelViewOptions& options) {
+Prepared prepare(const NamedCalls& values, const ModelViewOptions& options) {
   if (options.thumbnail_size() < 0)
     throw Error(
         fmt::format("thumbnail_size {} must be >= 0 (0 = automatic)", options.thumbnail_size()));
@@ -118,9 +113,8 @@ Prepared prepare(const Values& values, const ModelViewOptions& options) {
   for (const auto& [name, calls] : values) {
     for (size_t call = 0; call < calls.size(); ++call) {
       const bool several = calls.size() > 1;
-      const std::string where =
-          several ? fmt::format("'{}' call {}", name, call) : fmt::format("'{}'", name);
-      at::Tensor map = select_batch(calls[call], where, p.batch);  // [heads, tgt_len, src_len]
+      const std::string where = detail::call_label(name, call, calls.size());
+      FloatArray map = select_batch(calls[call], where, p.batch);  // [heads, tgt_len, src_len]
       const auto found = head_ranges(map, where, p.batch);
       ranges.insert(ranges.end(), found.begin(), found.end());
       p.rows.push_back({several ? fmt::format("{} #{}", name, call) : name, map.size(0),
@@ -307,9 +301,9 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
   }
 
   for (const ModelViewThumbnail& t : l.thumbnails) {
-    const at::Tensor& map = p.maps[t.row];  // [heads, tgt_len, src_len]
+    const FloatArray& map = p.maps[t.row];  // [heads, tgt_len, src_len]
     const ModelViewRow& row = p.rows[t.row];
-    draw_thumbnail(canvas, t, map.data_ptr<float>() + t.head * row.tgt_len * row.src_len, row,
+    draw_thumbnail(canvas, t, map.data() + t.head * row.tgt_len * row.src_len, row,
                    table);
     canvas.frame(kFrame, t.map);
     if (t.head) continue;
@@ -334,18 +328,21 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
 
 namespace detail {
 
-ModelViewLayout layout_model_view(const Values& values, const ModelViewOptions& options) {
+std::string call_label(const std::string& name, size_t call, size_t calls) {
+  return calls > 1 ? fmt::format("'{}' call {}", name, call) : fmt::format("'{}'", name);
+}
+
+ModelViewLayout model_view_layout(const NamedCalls& values, const ModelViewOptions& options) {
   return compose(prepare(values, options), options).layout;
 }
 
-}  // namespace detail
-
-void save_model_view(const Values& values, const std::string& path,
+void save_model_view(const NamedCalls& values, const std::string& path,
                      const ModelViewOptions& options) {
   if (path.empty()) throw Error("path is empty");
   const Prepared prepared = prepare(values, options);
   const Scene scene = compose(prepared, options);
-  detail::save_png_atomically(draw(prepared, scene, options), path, kPngCompression, kPngFilter);
+  save_png_atomically(draw(prepared, scene, options), path, kPngCompression, kPngFilter);
 }
 
+}  // namespace detail
 }  // namespace attnhook

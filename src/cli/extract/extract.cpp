@@ -1,4 +1,6 @@
 // attnhook extract: load a TorchScript model, run it once per input, save every call.
+// Built as the plugin attnhook-extract.so: the `attnhook` executable loads it (and with it
+// LibTorch) only for this subcommand, so the drawing subcommands start in milliseconds.
 #include <fmt/format.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -79,17 +81,7 @@ void progress(size_t done, size_t total) {
 
 }  // namespace
 
-std::optional<int64_t> parse_integer(const std::string& text) {
-  size_t used = 0;
-  try {
-    const int64_t value = std::stoll(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
-void extract(const ExtractArgs& args) {
+void run_extract(const ExtractArgs& args) {
   const std::string extension = std::filesystem::path(args.output).extension().string();
   if (extension != ".json" && extension != ".npz") {
     throw Error(fmt::format("-o '{}': the output must end in .json or .npz", args.output));
@@ -164,3 +156,13 @@ void extract(const ExtractArgs& args) {
 }
 
 }  // namespace attnhook::cli
+
+// The plugin's entry point (see extract_plugin.cpp). LibTorch's own errors become
+// attnhook::Error here, so the executable needs no LibTorch header to report them.
+extern "C" void attnhook_cli_extract(const attnhook::cli::ExtractArgs& args) {
+  try {
+    attnhook::cli::run_extract(args);
+  } catch (const c10::Error& e) {
+    throw attnhook::Error(fmt::format("LibTorch: {}", e.what_without_backtrace()));
+  }
+}

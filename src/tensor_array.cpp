@@ -1,0 +1,51 @@
+#include "tensor_array.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "attnhook/error.h"
+#include "layout.h"
+
+namespace attnhook::detail {
+
+FloatArray to_array(const at::Tensor& tensor) {
+  const at::Tensor cpu = tensor.detach().to(at::kCPU, at::kFloat).contiguous();
+  return FloatArray(cpu.sizes().vec(), std::shared_ptr<const float>(cpu.data_ptr<float>(), [cpu](const float*) {}));
+}
+
+at::Tensor to_tensor(const FloatArray& array) {
+  return at::from_blob(const_cast<float*>(array.data()), array.shape(), [array](void*) {}, at::kFloat);
+}
+
+void check_floating(const at::Tensor& tensor, const std::string& what) {
+  if (!tensor.defined()) throw Error(fmt::format("{} is an undefined tensor", what));
+  if (!at::isFloatingType(tensor.scalar_type()))
+    throw Error(fmt::format("{} must be a floating-point tensor; got dtype {}", what,
+                            c10::toString(tensor.scalar_type())));
+}
+
+NamedCalls to_calls(const Values& values) {
+  NamedCalls out;
+  for (const auto& [name, calls] : values) {
+    std::vector<FloatArray> arrays;
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (!calls[c].defined())
+        throw Error(fmt::format("{} is an undefined tensor", call_label(name, c, calls.size())));
+      arrays.push_back(to_array(calls[c]));
+    }
+    out.emplace_back(name, std::move(arrays));
+  }
+  return out;
+}
+
+Values to_values(const NamedCalls& calls) {
+  Values out;
+  for (const auto& [name, arrays] : calls) {
+    std::vector<at::Tensor> tensors;
+    for (const auto& array : arrays) tensors.push_back(to_tensor(array));
+    out.append(name, std::move(tensors));
+  }
+  return out;
+}
+
+}  // namespace attnhook::detail

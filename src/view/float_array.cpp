@@ -1,0 +1,45 @@
+#include "float_array.h"
+
+#include <fmt/format.h>
+
+#include "attnhook/error.h"
+
+namespace attnhook::detail {
+
+namespace {
+int64_t product(const std::vector<int64_t>& shape) {
+  int64_t count = 1;
+  for (int64_t size : shape) count *= size;
+  return count;
+}
+}  // namespace
+
+FloatArray::FloatArray(std::vector<int64_t> shape, std::vector<float> values) : shape_(std::move(shape)) {
+  if (static_cast<int64_t>(values.size()) != product(shape_))
+    throw Error(fmt::format("{} numbers do not fill shape {}", values.size(), shape_text(shape_)));
+  auto owner = std::make_shared<std::vector<float>>(std::move(values));
+  data_ = std::shared_ptr<const float>(owner, owner->data());
+}
+
+FloatArray::FloatArray(std::vector<int64_t> shape, std::shared_ptr<const float> data)
+    : shape_(std::move(shape)), data_(std::move(data)) {}
+
+int64_t FloatArray::numel() const { return product(shape_); }
+
+FloatArray FloatArray::operator[](int64_t index) const {
+  std::vector<int64_t> inner(shape_.begin() + 1, shape_.end());
+  const int64_t stride = product(inner);
+  return FloatArray(std::move(inner), std::shared_ptr<const float>(data_, data_.get() + index * stride));
+}
+
+FloatArray FloatArray::reshaped(std::vector<int64_t> shape) const {
+  if (product(shape) != numel())
+    throw Error(fmt::format("cannot view shape {} as {}", shape_text(shape_), shape_text(shape)));
+  return FloatArray(std::move(shape), data_);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+}  // namespace attnhook::detail
