@@ -25,8 +25,8 @@ struct Run {
   std::string output;  // stdout and stderr
 };
 
-Run run(const std::string& arguments) {
-  const std::string command = kCli + " " + arguments + " 2>&1";
+Run shell(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];
@@ -34,6 +34,8 @@ Run run(const std::string& arguments) {
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
+
+Run run(const std::string& arguments, const std::string& cli = kCli) { return shell(cli + " " + arguments); }
 
 class CliTest : public attnhook_test::TempDirTest {};
 
@@ -212,6 +214,39 @@ TEST_F(CliTest, BadInputGivesAMessageAnExitCodeAndNoFile) {
     EXPECT_NE(result.output.find(c.message), std::string::npos) << c.arguments << "\n" << result.output;
   }
   EXPECT_EQ(files(), before) << "a failed run left a file behind";
+}
+
+// Drawing must start in milliseconds: any process linking LibTorch spends ~0.5 s in its
+// static initialisers before main. Only the extract plugin may link it.
+TEST_F(CliTest, OnlyTheExtractPluginLinksLibTorch) {
+  const auto cli = shell("ldd " + kCli);
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  EXPECT_NE(cli.output.find("libattnhook_view.so"), std::string::npos) << cli.output;
+  for (const char* torch : {"libtorch", "libc10", "libattnhook.so"})
+    EXPECT_EQ(cli.output.find(torch), std::string::npos) << torch << " in\n" << cli.output;
+  const auto plugin = shell("ldd " + (fs::path(kCli).parent_path() / "attnhook-extract.so").string());
+  ASSERT_EQ(plugin.exit_code, 0) << plugin.output;
+  EXPECT_NE(plugin.output.find("libtorch_cpu.so"), std::string::npos) << plugin.output;
+}
+
+TEST_F(CliTest, WithoutThePluginExtractSaysWhatIsMissingAndDrawingStillWorks) {
+  fs::create_directories(file("bin"));
+  const std::string lonely = file("bin/attnhook");
+  fs::copy_file(kCli, lonely);
+  const auto extracted = run("extract --model " + kFixtures + "/gpt_custom.pt --ids 1,2 -o " + file("x.json"), lonely);
+  EXPECT_EQ(extracted.exit_code, 1) << extracted.output;
+  EXPECT_NE(extracted.output.find("attnhook: extract needs the plugin attnhook-extract.so (it links LibTorch); "
+                                  "looked for '" + file("bin/attnhook-extract.so") + "' (missing), '"),
+            std::string::npos)
+      << extracted.output;
+  EXPECT_FALSE(fs::exists(file("x.json")));
+
+  attnhook::AttentionFile attention;
+  attention.values.append("attn", {torch::softmax(torch::randn({1, 2, 3, 3}), -1)});
+  attnhook::save_json(attention, file("attn.json"));
+  const auto plotted = run("plot -i " + file("attn.json") + " -o " + file("grid.png"), lonely);
+  EXPECT_EQ(plotted.exit_code, 0) << plotted.output;
+  EXPECT_TRUE(fs::exists(file("grid.png")));
 }
 
 }  // namespace

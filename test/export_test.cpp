@@ -1,5 +1,6 @@
 // attn.json (both schemas) and attn.npz: exact round trips, numpy interoperability,
 // and errors that name the file and the problem, leaving no partial file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -132,12 +133,50 @@ np.savez_compressed(sys.argv[2], **{"layers.0.self_attn/0": a["layers.0.self_att
   EXPECT_TRUE(back.values.at("layers.0.self_attn")[0].equal(file.values.at("layers.0.self_attn")[1]));
 }
 
+// numpy's float16 and float64 arrays read as float32, rounded as LibTorch rounds them:
+// subnormal, signed zero, largest half, infinities and NaN included.
+TEST_F(ExportNpz, ReadsNumpysHalfAndDoubleArraysAsFloat32) {
+  if (!have_numpy()) GTEST_SKIP() << "python3-numpy is not installed";
+  const std::vector<double> numbers = {0.0, -0.0, 1e-7, 6.1e-5, 65504.0, -2.5, 0.1, 1.0 / 3, 1e-40, 1e300};
+  write_text(path("make.py"), R"(import numpy as np, sys
+v = np.array([0.0, -0.0, 1e-7, 6.1e-5, 65504.0, -2.5, 0.1, 1.0 / 3, 1e-40, 1e300, np.inf, -np.inf, np.nan, 0, 0, 0]).reshape(1, 2, 2, 4)
+with np.errstate(over="ignore"):
+    np.savez(sys.argv[1], **{"half/0": v.astype(np.float16), "double/0": v})
+)");
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + path("make.py") + " " + path("mixed.npz")).c_str()), 0);
+  const auto back = attnhook::load_npz(path("mixed.npz"));
+  auto values = torch::zeros({16}, torch::kDouble);
+  for (size_t i = 0; i < numbers.size(); ++i) values[i] = numbers[i];
+  values[10] = INFINITY, values[11] = -INFINITY, values[12] = NAN;
+  for (const auto& [name, dtype] : {std::pair{"half", torch::kHalf}, std::pair{"double", torch::kDouble}}) {
+    SCOPED_TRACE(name);
+    const auto expected = values.to(dtype).to(torch::kFloat).reshape({1, 2, 2, 4});
+    const auto got = back.values.at(name)[0];
+    ASSERT_EQ(got.scalar_type(), torch::kFloat);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_TRUE(got.equal(expected) || (got.isnan().equal(expected.isnan()) &&
+                                        got.nan_to_num(0).equal(expected.nan_to_num(0))))
+        << got << expected;
+    EXPECT_TRUE(got.signbit().equal(expected.signbit())) << "-0.0 keeps its sign";
+  }
+}
+
 TEST_F(ExportErrors, MalformedJsonNamesLineAndColumn) {
   write_text(path("bad.json"), "{\n  \"tokens\": [\"a\",\n  oops]\n}");
   const auto message = error_of([&] { attnhook::load_json(path("bad.json")); });
   EXPECT_NE(message.find("attention file '" + path("bad.json") + "' is not valid JSON: parse error at line 3, column 3"),
             std::string::npos)
       << message;
+  // The reader cuts number arrays out before parsing: positions after one are still the file's.
+  const std::string line = R"({"format": "attnhook", "version": 1, "layers": [{"name": "x", "calls": [{"shape": [1, 1, 2, 2], )"
+                           R"("values": [0.25, 0.75, 0.5, 0.5]}]}], oops})";
+  write_text(path("after.json"), line + "\n\"values\": [1, 2, 3, 4], nope");
+  const auto same_line = error_of([&] { attnhook::load_json(path("after.json")); });
+  EXPECT_NE(same_line.find(fmt::format("parse error at line 1, column {}: ", line.find("oops") + 1)), std::string::npos)
+      << same_line;
+  write_text(path("next.json"), line.substr(0, line.find("oops")) + "\n\"values\": [1, 2, 3, 4], oops}");
+  const auto next_line = error_of([&] { attnhook::load_json(path("next.json")); });
+  EXPECT_NE(next_line.find("parse error at line 2, column 25: "), std::string::npos) << next_line;
 }
 
 TEST_F(ExportErrors, SchemaProblemsNameTheField) {

@@ -137,11 +137,30 @@ std::vector<std::string> read_strings(const json& document, const char* key, con
 
 // A DOM of millions of numbers is slow (about 1 s for 12 layers x 12 heads x 128 tokens),
 // so before the JSON parser sees the text, the number arrays under "values" keys are
-// parsed with std::from_chars and replaced in place by a marker string "#<index>" padded
-// with spaces: positions, and so the line and column of any parse error, are unchanged.
-// An array that is not plain numbers (or too short for its marker) is left to the parser.
-std::vector<std::vector<float>> take_value_arrays(std::string& text) {
+// parsed with std::from_chars and cut out, leaving a marker string "#<index>" in the
+// array. `removed` records where, so that a parse error's position can be given in the
+// file's own lines and columns. An array that is not plain numbers (or shorter than its
+// marker) is left to the parser.
+struct TakenArrays {
   std::vector<std::vector<float>> arrays;
+  std::string text;  // what the parser sees
+  // (index in `text`, characters cut just before it), in order
+  std::vector<std::pair<size_t, size_t>> removed;
+
+  // Index in the file of the character at `index` in `text`.
+  size_t file_index(size_t index) const {
+    for (const auto& [at, count] : removed) {
+      if (at > index) break;
+      index += count;
+    }
+    return index;
+  }
+};
+
+TakenArrays take_value_arrays(const std::string& text) {
+  TakenArrays taken;
+  std::vector<std::vector<float>>& arrays = taken.arrays;
+  size_t copied = 0;  // text[0, copied) is in taken.text
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -201,12 +220,32 @@ std::vector<std::vector<float>> take_value_arrays(std::string& text) {
     }
     const std::string marker = fmt::format("\"#{}\"", arrays.size());
     if (!plain || at - open - 1 < marker.size()) continue;
-    std::fill(text.begin() + open + 1, text.begin() + at, ' ');
-    text.replace(open + 1, marker.size(), marker);
+    taken.text.append(text, copied, open + 1 - copied);
+    taken.text += marker;
+    taken.removed.emplace_back(taken.text.size(), at - open - 1 - marker.size());
+    copied = at;  // the closing bracket
     arrays.push_back(std::move(numbers));
     i = at;
   }
-  return arrays;
+  taken.text.append(text, copied, std::string::npos);
+  return taken;
+}
+
+// nlohmann's "parse error at line L, column C: ..." with L and C of the file itself.
+// `byte` counts the characters the parser read, end of input included; line and column
+// follow nlohmann's convention (a newline ends a line and resets the column to 0).
+std::string parse_error_in_file(const std::string& message, size_t byte, const TakenArrays& taken,
+                                const std::string& file) {
+  const size_t last = taken.file_index(byte == 0 ? 0 : byte - 1);  // the last character read
+  size_t line = 1, column = 0;
+  for (size_t k = 0; k <= last && k <= file.size(); ++k) {
+    ++column;
+    if (k < file.size() && file[k] == '\n') ++line, column = 0;
+  }
+  std::string reason = message.substr(std::min(message.find("parse error"), message.size()));
+  const size_t from = reason.find("at line "), to = reason.find(':', from);
+  if (from == std::string::npos || to == std::string::npos) return reason;
+  return reason.replace(from, to - from, fmt::format("at line {}, column {}", line, column));
 }
 
 float read_number(const json& value, const std::string& path, const std::string& where) {
@@ -254,8 +293,13 @@ AttentionData read_attnhook_schema(const json& document, const std::string& path
       if (!call.contains("values") || !call["values"].is_array()) schema_error(path, where + ".values must be an array");
       const json& numbers = call["values"];
       std::vector<float>* fast = nullptr;
-      if (numbers.size() == 1 && numbers[0].is_string() && numbers[0].get_ref<const std::string&>()[0] == '#') {
-        fast = &taken.at(std::stoul(numbers[0].get_ref<const std::string&>().substr(1)));
+      if (numbers.size() == 1 && numbers[0].is_string()) {  // a marker left by take_value_arrays?
+        const std::string& marker = numbers[0].get_ref<const std::string&>();
+        size_t index = 0;
+        const auto [end, error] = std::from_chars(marker.data() + 1, marker.data() + marker.size(), index);
+        if (marker.size() > 1 && marker[0] == '#' && error == std::errc() && end == marker.data() + marker.size() &&
+            index < taken.size())
+          fast = &taken[index];
       }
       const size_t found = fast ? fast->size() : numbers.size();
       if (static_cast<int64_t>(found) != count) {
@@ -323,22 +367,20 @@ void write_json(const AttentionData& data, const std::string& path, JsonSchema s
 }
 
 AttentionData read_json(const std::string& path) {
-  std::string content = read_file(path, "attention file");
-  std::vector<std::vector<float>> taken = take_value_arrays(content);
+  const std::string content = read_file(path, "attention file");
+  TakenArrays taken = take_value_arrays(content);
   json document;
   try {
-    document = json::parse(content);
+    document = json::parse(taken.text);
   } catch (const json::parse_error& e) {
     // e.what(): "[json.exception.parse_error.101] parse error at line 3, column 7: ..."
-    std::string reason = e.what();
-    const auto start = reason.find("parse error");
     throw Error(fmt::format("attention file '{}' is not valid JSON: {}", path,
-                            start == std::string::npos ? reason : reason.substr(start)));
+                            parse_error_in_file(e.what(), e.byte, taken, content)));
   }
   if (!document.is_object()) schema_error(path, "the top level must be an object");
   if (document.contains("format")) {
     if (document["format"] != "attnhook") schema_error(path, fmt::format("unknown format {}", document["format"].dump()));
-    return read_attnhook_schema(document, path, taken);
+    return read_attnhook_schema(document, path, taken.arrays);
   }
   if (document.contains("attention_matrices")) return read_flat_schema(document, path);
   schema_error(path, "neither attnhook's schema (\"format\": \"attnhook\") nor the flat one (\"attention_matrices\")");

@@ -1,5 +1,6 @@
 # ctest driver: install the built tree into a fresh prefix, then configure, build and
-# run test/consumer against it with find_package(attnhook).
+# run test/consumer against it with find_package(attnhook); then run the installed
+# `attnhook` tool, which finds its library and its extract plugin relative to itself.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 function(run)
@@ -18,3 +19,9 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/test/consumer -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release ${launcher})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+run(${prefix}/bin/attnhook extract --model ${SOURCE_DIR}/test/fixtures/gpt_custom.pt --layers "attn$"
+    --ids 1,2,3 -o ${WORK_DIR}/attn.json)
+run(${prefix}/bin/attnhook plot -i ${WORK_DIR}/attn.json --layer h.1.attn -o ${WORK_DIR}/grid.png)
+if(NOT EXISTS ${WORK_DIR}/grid.png)
+  message(FATAL_ERROR "the installed attnhook plot wrote no ${WORK_DIR}/grid.png")
+endif()
