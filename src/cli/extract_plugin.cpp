@@ -10,17 +10,13 @@
 #include "attnhook/error.h"
 #include "commands.h"
 
-#ifndef ATTNHOOK_PLUGIN_FROM_BINDIR
-#define ATTNHOOK_PLUGIN_FROM_BINDIR "../lib/attnhook"
-#endif
-
 namespace attnhook::cli {
 namespace {
 
 constexpr const char* kPlugin = "attnhook-extract.so";
 
 // Next to the executable (the build tree), then where `cmake --install` puts it
-// relative to the executable's directory.
+// relative to the executable's directory (ATTNHOOK_PLUGIN_FROM_BINDIR, set by CMake).
 std::vector<std::filesystem::path> plugin_candidates() {
   std::error_code error;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);

@@ -14,17 +14,16 @@ int64_t product(const std::vector<int64_t>& shape) {
 }
 }  // namespace
 
-FloatArray::FloatArray(std::vector<int64_t> shape, std::vector<float> values) : shape_(std::move(shape)) {
-  if (static_cast<int64_t>(values.size()) != product(shape_))
+FloatArray::FloatArray(std::vector<int64_t> shape, std::vector<float> values)
+    : shape_(std::move(shape)), numel_(product(shape_)) {
+  if (static_cast<int64_t>(values.size()) != numel_)
     throw Error(fmt::format("{} numbers do not fill shape {}", values.size(), shape_text(shape_)));
   auto owner = std::make_shared<std::vector<float>>(std::move(values));
   data_ = std::shared_ptr<const float>(owner, owner->data());
 }
 
 FloatArray::FloatArray(std::vector<int64_t> shape, std::shared_ptr<const float> data)
-    : shape_(std::move(shape)), data_(std::move(data)) {}
-
-int64_t FloatArray::numel() const { return product(shape_); }
+    : shape_(std::move(shape)), numel_(product(shape_)), data_(std::move(data)) {}
 
 FloatArray FloatArray::operator[](int64_t index) const {
   std::vector<int64_t> inner(shape_.begin() + 1, shape_.end());
@@ -33,7 +32,7 @@ FloatArray FloatArray::operator[](int64_t index) const {
 }
 
 FloatArray FloatArray::reshaped(std::vector<int64_t> shape) const {
-  if (product(shape) != numel())
+  if (product(shape) != numel_)
     throw Error(fmt::format("cannot view shape {} as {}", shape_text(shape_), shape_text(shape)));
   return FloatArray(std::move(shape), data_);
 }

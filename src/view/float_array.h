@@ -22,7 +22,7 @@ class FloatArray {
   const std::vector<int64_t>& shape() const { return shape_; }
   int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
   int64_t size(int64_t d) const { return shape_[d]; }
-  int64_t numel() const;
+  int64_t numel() const { return numel_; }
   const float* data() const { return data_.get(); }
   // Item `index` of the first dimension, sharing the numbers (index is not checked).
   FloatArray operator[](int64_t index) const;
@@ -31,6 +31,7 @@ class FloatArray {
 
  private:
   std::vector<int64_t> shape_;
+  int64_t numel_ = 0;  // product of shape_, kept: loops over the numbers test it every step
   std::shared_ptr<const float> data_;
 };
 
