@@ -3,8 +3,9 @@
 # sequences, hooks it and writes attention pictures into out/.
 source "$(dirname "$0")/common.sh"
 install_missing "${PACKAGES[@]}"
-report_blas
-build
+ensure_venv
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+build "$BUILD_DIR" -DTorch_DIR="$(venv_torch_dir)"
 OUT="${OUT:-$ROOT/out}"
 mkdir -p "$OUT"
 "$BUILD_DIR/reverse_demo" "$OUT"

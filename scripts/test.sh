@@ -1,9 +1,51 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs every test with ctest.
+#
+#   scripts/test.sh                    LibTorch 2.13 (the torch 2.13.0 wheel in .venv/), in build/
+#   scripts/test.sh --libtorch debian  Debian's libtorch-dev 1.13.1, in build-debian/
+#   scripts/test.sh --sanitize         LibTorch 2.13 with ASan+UBSan (LeakSanitizer on), in build-asan/
+#   scripts/test.sh --all              all three, one after the other (what .ci/run does)
 source "$(dirname "$0")/common.sh"
+
+libtorch=wheel
+sanitize=0
+all=0
+for arg in "$@"; do
+  case "$arg" in
+    --libtorch=*) libtorch="${arg#--libtorch=}" ;;
+    --libtorch) libtorch="__next__" ;;
+    --sanitize) sanitize=1 ;;
+    --all) all=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *)
+      if [ "$libtorch" = "__next__" ]; then libtorch="$arg"
+      else echo "scripts/test.sh: unknown argument '$arg' (see --help)" >&2; exit 2; fi ;;
+  esac
+done
+case "$libtorch" in wheel|debian) ;; *) echo "scripts/test.sh: --libtorch '$libtorch': expected wheel or debian" >&2; exit 2 ;; esac
+
+if [ "$all" = 1 ]; then
+  "$0" && "$0" --libtorch debian && "$0" --sanitize
+  exit
+fi
+
 install_missing "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 install_node_test_tools
-report_blas
-build
+ensure_venv "$ROOT/test/requirements.txt"
+
+cmake_args=()
+if [ "$libtorch" = debian ]; then
+  install_missing "${DEBIAN_TORCH_PACKAGES[@]}"
+  report_blas
+  BUILD_DIR="${BUILD_DIR:-$ROOT/build-debian}"
+  cmake_args+=(-DTorch_DIR=/usr/lib/x86_64-linux-gnu/cmake/Torch)
+else
+  BUILD_DIR="${BUILD_DIR:-$ROOT/build$([ "$sanitize" = 1 ] && echo -asan)}"
+  cmake_args+=(-DTorch_DIR="$(venv_torch_dir)")
+fi
+if [ "$sanitize" = 1 ]; then
+  cmake_args+=(-DATTNHOOK_SANITIZE=ON -DATTNHOOK_BUILD_DEMO=OFF)
+fi
+build "$BUILD_DIR" "${cmake_args[@]}"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$JOBS" --timeout 600
