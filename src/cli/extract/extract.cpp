@@ -2,6 +2,7 @@
 // Built as the plugin attnhook-extract.so: the `attnhook` executable loads it (and with it
 // LibTorch) only for this subcommand, so the drawing subcommands start in milliseconds.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 #include <unistd.h>
