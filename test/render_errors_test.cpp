@@ -15,7 +15,7 @@
 #include "attnhook/error.h"
 #include "attnhook/render.h"
 #include "png_testing.h"
-#include "render_layout.h"
+#include "tensor/render_layout.h"
 
 namespace attnhook_test {
 namespace {

@@ -16,7 +16,7 @@
 #include "attnhook/render.h"
 #include "attnhook/values.h"
 #include "png_testing.h"
-#include "render_layout.h"
+#include "tensor/render_layout.h"
 
 namespace attnhook_test {
 namespace {

@@ -1,7 +1,7 @@
 #include <ATen/ATen.h>
 #include <ATen/record_function.h>
 
-#include "capture.h"
+#include "capture/recorder.h"
 
 namespace attnhook::detail {
 
@@ -19,18 +19,6 @@ void Recorder::record(size_t module_index, const at::Tensor& weights) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
   calls_[module_index].push_back(std::move(stored));
-}
-
-at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads) {
-  if (probs.dim() == 4) return probs;
-  if (probs.dim() == 3) {
-    if (num_heads > 0 && probs.size(0) % num_heads == 0) {
-      return probs.view({probs.size(0) / num_heads, num_heads, probs.size(1), probs.size(2)});
-    }
-    return probs.unsqueeze(1);
-  }
-  if (probs.dim() == 2) return probs.view({1, 1, probs.size(0), probs.size(1)});
-  return at::Tensor();
 }
 
 Values Recorder::values() const {

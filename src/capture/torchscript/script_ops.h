@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "capture.h"
+#include "capture/recorder.h"
 
 namespace attnhook::detail {
 

@@ -1,9 +1,9 @@
 #include "attnhook/hooker.h"
 
 #include "attnhook/error.h"
-#include "capture.h"
-#include "op_observer.h"
-#include "torchscript.h"
+
+#include "capture/torchnn/op_observer.h"
+#include "capture/torchscript/script_capture.h"
 
 namespace attnhook {
 

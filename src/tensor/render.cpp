@@ -4,8 +4,8 @@
 
 #include <ATen/ATen.h>
 
-#include "render_layout.h"
-#include "tensor_array.h"
+#include "tensor/render_layout.h"
+#include "tensor/tensor_array.h"
 
 namespace attnhook {
 namespace {

@@ -1,9 +1,7 @@
-// Internal: the interface both capture mechanisms implement, and the record they
-// fill. Nothing above this header knows which mechanism ran.
+// Internal: the record a hooker fills, whichever capture mechanism runs.
 #pragma once
 
 #include <atomic>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -12,10 +10,6 @@
 
 #include "attnhook/options.h"
 #include "attnhook/values.h"
-
-namespace torch::jit {
-struct Module;
-}
 
 namespace attnhook::detail {
 
@@ -43,23 +37,6 @@ class Recorder {
   std::atomic<bool> active_{false};
   mutable std::mutex mutex_;
   std::vector<std::vector<at::Tensor>> calls_;  // [module][call]
-};
-
-// A softmax output as [batch, heads, tgt_len, src_len]: 4-D as is; [batch * heads, tgt,
-// src] viewed with num_heads when it divides dim 0, else [n, 1, tgt, src]; [tgt, src] as
-// [1, 1, tgt, src]. Undefined for other ranks (not attention).
-at::Tensor as_batch_heads(const at::Tensor& probs, int64_t num_heads);
-
-class CaptureMechanism {
- public:
-  virtual ~CaptureMechanism() = default;
-  // Starts recording into recorder(). May throw attnhook::Error.
-  virtual void install() = 0;
-  // Stops recording. Idempotent.
-  virtual void uninstall() noexcept = 0;
-  virtual const std::shared_ptr<Recorder>& recorder() const = 0;
-  // The module to run (TorchScript: the hooked clone); nullptr for torch::nn models.
-  virtual torch::jit::Module* hooked_module() { return nullptr; }
 };
 
 }  // namespace attnhook::detail

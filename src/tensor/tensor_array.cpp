@@ -1,4 +1,4 @@
-#include "tensor_array.h"
+#include "tensor/tensor_array.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 #include "attnhook/export.h"
 
 #include "attention_data.h"
-#include "tensor_array.h"
+#include "tensor/tensor_array.h"
 
 namespace attnhook {
 namespace {

@@ -4,7 +4,7 @@
 // softmax, a condition on attnhook::capturing. Both ops (torchscript_ops.h) find their
 // Recorder through the slot id each hooked instance carries as an int attribute, so
 // install() and uninstall() only flip the Recorder's active flag.
-#include "torchscript.h"
+#include "capture/torchscript/script_capture.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -15,9 +15,9 @@
 
 #include "attnhook/error.h"
 #include "attnhook/torchscript.h"
-#include "ir_rewrite.h"
-#include "selection.h"
-#include "torchscript_ops.h"
+#include "capture/torchscript/ir_rewrite.h"
+#include "capture/selection.h"
+#include "capture/torchscript/script_ops.h"
 
 namespace attnhook {
 

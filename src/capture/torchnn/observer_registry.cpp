@@ -1,4 +1,6 @@
-#include "registry.h"
+#include "capture/torchnn/observer_registry.h"
+
+#include "capture/batch_heads.h"
 
 #include <algorithm>
 #include <atomic>

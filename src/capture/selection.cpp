@@ -1,4 +1,4 @@
-#include "selection.h"
+#include "capture/selection.h"
 
 #include <fmt/format.h>
 #include <re2/re2.h>

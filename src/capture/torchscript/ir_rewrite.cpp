@@ -1,4 +1,4 @@
-#include "ir_rewrite.h"
+#include "capture/torchscript/ir_rewrite.h"
 
 #include <ATen/core/class_type.h>
 #include <fmt/format.h>
@@ -13,7 +13,7 @@
 #include <unordered_set>
 
 #include "attnhook/error.h"
-#include "torchscript_ops.h"
+#include "capture/torchscript/script_ops.h"
 
 namespace attnhook::detail {
 namespace {

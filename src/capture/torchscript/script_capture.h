@@ -5,7 +5,7 @@
 
 #include <torch/csrc/jit/api/module.h>
 
-#include "capture.h"
+#include "capture/mechanism.h"
 
 namespace attnhook::detail {
 

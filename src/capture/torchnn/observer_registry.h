@@ -13,7 +13,7 @@
 
 #include <c10/core/TensorImpl.h>
 
-#include "capture.h"
+#include "capture/recorder.h"
 
 namespace attnhook::detail {
 

@@ -4,7 +4,7 @@
 // observer (registry.cpp) attributes ops to modules by their parameters: reading a
 // selected module's parameter opens that module on the thread; the aten::softmax
 // output that follows is its attention.
-#include "op_observer.h"
+#include "capture/torchnn/op_observer.h"
 
 #include <mutex>
 
@@ -15,8 +15,8 @@
 #include <torch/version.h>
 
 #include "attnhook/error.h"
-#include "registry.h"
-#include "selection.h"
+#include "capture/torchnn/observer_registry.h"
+#include "capture/selection.h"
 
 namespace attnhook::detail {
 namespace {

@@ -1,4 +1,6 @@
-#include "torchscript_ops.h"
+#include "capture/torchscript/script_ops.h"
+
+#include "capture/batch_heads.h"
 
 #include <ATen/record_function.h>
 #include <torch/library.h>

@@ -5,7 +5,7 @@
 
 #include <torch/nn/module.h>
 
-#include "capture.h"
+#include "capture/mechanism.h"
 
 namespace attnhook::detail {
 
