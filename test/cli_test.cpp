@@ -2,6 +2,7 @@
 // model-view -> prepare -> html; the values in its files equal the hooker's values()
 // and Python's reference; bad input gives a clear message, exit code and no file.
 #include <gtest/gtest.h>
+#include <torch/version.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -18,7 +19,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kCli = ATTNHOOK_CLI;
-const std::string kFixtures = ATTNHOOK_FIXTURES_DIR;
+// The fixtures this LibTorch's torch made (test/fixtures/torch<major>.<minor>).
+const std::string kFixtures = std::string(ATTNHOOK_FIXTURES_DIR) + "/torch" + std::to_string(TORCH_VERSION_MAJOR) +
+                              "." + std::to_string(TORCH_VERSION_MINOR);
 
 struct Run {
   int exit_code;

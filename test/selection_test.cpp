@@ -33,26 +33,35 @@ INSTANTIATE_TEST_SUITE_P(
         BadPattern{"a**", "layer_regex 'a**' does not compile: bad repetition operator: **"},
         BadPattern{"decoder",
                    "layer_regex 'decoder' selects no module; attention modules of this model: "
-                   "layers.0.self_attn, layers.1.self_attn"}));
+                   "layers.0.self_attn, layers.1.self_attn"},
+        BadPattern{R"(^layers\.0$)",
+                   "layer_regex '^layers\\.0$' selects no attention module: it matches layers.0 "
+                   "(TransformerEncoderLayer), which contains layers.0.self_attn; attention modules of "
+                   "this model: layers.0.self_attn, layers.1.self_attn"},
+        BadPattern{R"(linear|norm)",
+                   "layer_regex 'linear|norm' selects no attention module: it matches layers.0.linear1 "
+                   "(Linear), which holds no attention module; layers.0.linear2 (Linear), which holds no "
+                   "attention module; layers.0.norm1 (LayerNorm), which holds no attention module; "
+                   "layers.0.norm2 (LayerNorm), which holds no attention module; layers.1.linear1 "
+                   "(Linear), which holds no attention module; layers.1.linear2 (Linear), which holds no "
+                   "attention module; layers.1.norm1 (LayerNorm), which holds no attention module; "
+                   "layers.1.norm2 (LayerNorm), which holds no attention module; attention modules of "
+                   "this model: layers.0.self_attn, layers.1.self_attn"}));
 
 TEST(BadModel, NullModel) {
   EXPECT_EQ(error_of([] { attnhook::AttentionHooker(std::shared_ptr<torch::nn::Module>()); }),
             "AttentionHooker: the model is null");
 }
 
-TEST(BadModel, DefaultSelectionOnAModelWithoutMultiheadAttention) {
-  attnhook_test::TinyBert bert;
-  EXPECT_EQ(error_of([&] { attnhook::AttentionHooker{bert}; }),
-            "layer_regex '' selects every multi-head attention module, but the model has none; "
-            "name its hand-written attention modules with a pattern");
-}
-
-TEST(BadModel, SelectedModuleWithoutParameters) {
+TEST(BadModel, AModelWithoutAttention) {
   torch::nn::Sequential model(torch::nn::Linear(4, 4), torch::nn::ReLU());
+  EXPECT_EQ(error_of([&] { attnhook::AttentionHooker{model}; }),
+            "layer_regex '' selects every attention module, but this model has none: no "
+            "MultiheadAttention, and no module of the model's own types computes a softmax or "
+            "scaled_dot_product_attention");
   EXPECT_EQ(error_of([&] { attnhook::AttentionHooker(model, attnhook::HookerOptions().layer_regex("^1$")); }),
-            "layer_regex '^1$' selects only modules that own no parameters ('1'): attnhook "
-            "attributes ops to torch::nn modules through their parameters; select a module "
-            "that owns the attention's projections");
+            "layer_regex '^1$' selects no attention module: it matches 1 (ReLU), which holds no attention "
+            "module; attention modules of this model: none");
 }
 
 TEST(BadValues, UnknownNameListsWhatWasRecorded) {

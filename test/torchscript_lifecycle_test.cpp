@@ -82,11 +82,11 @@ TEST(TorchScriptLifecycle, TwoHookersOnOneModelKeepTheirOwnRecords) {
 // under grad, then run under InferenceMode, throws "Inference tensors cannot be saved
 // for backward" — hooked or not.
 TEST(TorchScriptLifecycle, RemovedHooksRecordNothingAndChangeNothing) {
-  for (const std::string& name : kCases) {
+  for (const std::string& name : case_names(kTorchRelease)) {
     for (const Grad grad : {Grad::kEnabled, Grad::kNoGrad, Grad::kInference}) {
       SCOPED_TRACE(name + " " + grad_name(grad));
       Case c = load_case(name);
-      AttentionHooker hooker(c.model, HookerOptions().layer_regex(c.regex()));
+      AttentionHooker hooker(c.model, HookerOptions());
       for (const bool was_set_up : {false, true}) {
         if (was_set_up) {
           hooker.setup();
@@ -110,7 +110,7 @@ TEST(TorchScriptLifecycle, DestroyedHookerLeavesACopiedModuleHarmless) {
   Case c = load_case("gpt_custom");
   torch::jit::Module kept;
   {
-    AttentionHooker hooker(c.model, HookerOptions().layer_regex(c.regex()));
+    AttentionHooker hooker(c.model, HookerOptions());
     hooker.setup();
     kept = hooker.module();
   }
@@ -120,16 +120,16 @@ TEST(TorchScriptLifecycle, DestroyedHookerLeavesACopiedModuleHarmless) {
 TEST(TorchScriptOptions, DtypeAndKeepGradAreHonoured) {
   Case c = load_case("bert_custom");
   AttentionHooker hooker(c.model,
-                         HookerOptions().layer_regex(c.regex()).dtype(torch::kDouble).to_cpu(true));
+                         HookerOptions().dtype(torch::kDouble).to_cpu(true));
   hooker.setup();
   run(hooker.module(), c.inputs, Grad::kEnabled);
   EXPECT_EQ(hooker.values().at("layers.0.attention")[0].scalar_type(), torch::kDouble);
 
-  AttentionHooker keep(c.model, HookerOptions().layer_regex(c.regex()).keep_grad(true));
+  AttentionHooker keep(c.model, HookerOptions().keep_grad(true));
   keep.setup();
   std::vector<c10::IValue> args = c.inputs;
   const auto output = keep.module().forward(args).toTensor();
-  const auto& weights = keep.values().at("layers.1.attention")[0];
+  const auto weights = keep.values().at("layers.1.attention")[0];
   ASSERT_TRUE(weights.requires_grad());
   const auto parameter = keep.module()
                              .attr("layers")

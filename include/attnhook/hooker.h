@@ -36,7 +36,6 @@ namespace attnhook {
 
 namespace detail {
 class CaptureMechanism;
-class Recorder;
 }  // namespace detail
 
 class AttentionHooker {
@@ -72,9 +71,10 @@ class AttentionHooker {
   // True between setup() and remove_hooks().
   bool active() const;
 
-  // What was recorded so far, in model order. The reference stays valid until the
-  // next call of values(), clear() or the hooker's destruction.
-  const Values& values() const;
+  // What was recorded so far, in model order: a snapshot (tensors are shared handles,
+  // so the copy is cheap) that later forwards, clear() and the hooker's destruction
+  // leave as it is. Thread-safe.
+  Values values() const;
   // The selected modules, in model order.
   std::vector<std::string> hooked_names() const;
 
@@ -84,8 +84,6 @@ class AttentionHooker {
 
  private:
   std::unique_ptr<detail::CaptureMechanism> mechanism_;
-  std::shared_ptr<detail::Recorder> recorder_;
-  mutable Values values_;
 };
 
 }  // namespace attnhook

@@ -5,6 +5,15 @@
 //       ...                                              // w: [batch, heads, tgt_len, src_len]
 //
 // Only modules that recorded at least one call appear.
+//
+// AttentionHooker::values() returns a snapshot by value (tensors are shared handles, the
+// copy is cheap). Keep the snapshot, or copy out of it: a reference into a temporary
+// snapshot dangles at the end of the statement.
+//   attnhook::Values values = hooker.values();               // fine
+//   at::Tensor w = hooker.values().at("layers.0.self_attn")[0];   // fine: a copy of the handle
+//   const auto& calls = hooker.values().at("layers.0.self_attn"); // fine: at() on a temporary
+//                                                                  //   returns the calls by value
+//   const at::Tensor& w = hooker.values().at("...")[0];       // dangles
 #pragma once
 
 #include <string>
@@ -22,7 +31,8 @@ class Values {
 
   // The calls recorded for `name`; an unknown name is an attnhook::Error that
   // lists the names that are there.
-  const std::vector<at::Tensor>& at(const std::string& name) const;
+  const std::vector<at::Tensor>& at(const std::string& name) const&;
+  std::vector<at::Tensor> at(const std::string& name) &&;
   // 1 when `name` recorded at least one call, else 0 (like std::map::count).
   size_t count(const std::string& name) const;
   size_t size() const { return entries_.size(); }

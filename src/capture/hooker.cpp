@@ -1,19 +1,17 @@
 #include "attnhook/hooker.h"
 
-#include "attnhook/error.h"
-
+#include "capture/mechanism.h"
 #include "capture/torchnn/op_observer.h"
 #include "capture/torchscript/script_capture.h"
+#include "check.h"
 
 namespace attnhook {
 
 AttentionHooker::AttentionHooker(std::shared_ptr<torch::nn::Module> model, HookerOptions options)
-    : mechanism_(detail::make_op_observer(std::move(model), options)),
-      recorder_(mechanism_->recorder()) {}
+    : mechanism_(detail::make_op_observer(std::move(model), options)) {}
 
 AttentionHooker::AttentionHooker(const torch::jit::Module& model, HookerOptions options)
-    : mechanism_(detail::make_torchscript_capture(model, options)),
-      recorder_(mechanism_->recorder()) {}
+    : mechanism_(detail::make_torchscript_capture(model, options)) {}
 
 AttentionHooker::~AttentionHooker() noexcept { remove_hooks(); }
 
@@ -23,14 +21,12 @@ AttentionHooker& AttentionHooker::operator=(AttentionHooker&& other) noexcept {
   if (this != &other) {
     remove_hooks();
     mechanism_ = std::move(other.mechanism_);
-    recorder_ = std::move(other.recorder_);
-    values_ = std::move(other.values_);
   }
   return *this;
 }
 
 AttentionHooker& AttentionHooker::setup() {
-  if (!mechanism_) throw Error("AttentionHooker::setup: this hooker was moved from");
+  ATTNHOOK_CHECK(mechanism_, "AttentionHooker::setup: this hooker was moved from");
   mechanism_->install();
   return *this;
 }
@@ -40,27 +36,22 @@ void AttentionHooker::remove_hooks() noexcept {
 }
 
 void AttentionHooker::clear() {
-  if (recorder_) recorder_->clear();
-  values_.clear();
+  if (mechanism_) mechanism_->recorder()->clear();
 }
 
-bool AttentionHooker::active() const { return recorder_ && recorder_->active(); }
+bool AttentionHooker::active() const { return mechanism_ && mechanism_->recorder()->active(); }
 
-const Values& AttentionHooker::values() const {
-  values_ = recorder_ ? recorder_->values() : Values();
-  return values_;
-}
+Values AttentionHooker::values() const { return mechanism_ ? mechanism_->recorder()->values() : Values(); }
 
 std::vector<std::string> AttentionHooker::hooked_names() const {
-  return recorder_ ? recorder_->names() : std::vector<std::string>();
+  return mechanism_ ? mechanism_->recorder()->hooked_names() : std::vector<std::string>();
 }
 
 torch::jit::Module& AttentionHooker::module() {
   torch::jit::Module* hooked = mechanism_ ? mechanism_->hooked_module() : nullptr;
-  if (!hooked) {
-    throw Error(mechanism_ ? "AttentionHooker::module: this hooker hooks a torch::nn model; run that model itself"
-                           : "AttentionHooker::module: this hooker was moved from");
-  }
+  ATTNHOOK_CHECK(hooked, "AttentionHooker::module: {}",
+                 mechanism_ ? "this hooker hooks a torch::nn model; run that model itself"
+                            : "this hooker was moved from");
   return *hooked;
 }
 

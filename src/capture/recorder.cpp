@@ -5,8 +5,26 @@
 
 namespace attnhook::detail {
 
-Recorder::Recorder(std::vector<std::string> names, HookerOptions options)
-    : names_(std::move(names)), options_(std::move(options)), calls_(names_.size()) {}
+Recorder::Recorder(std::vector<std::string> names, HookerOptions options, std::vector<bool> confirmed)
+    : names_(std::move(names)),
+      options_(std::move(options)),
+      states_(new std::atomic<uint8_t>[names_.size()]),
+      calls_(names_.size()) {
+  for (size_t i = 0; i < names_.size(); ++i) states_[i] = confirmed.empty() || confirmed[i] ? kConfirmed : kUnknown;
+}
+
+void Recorder::note_run(size_t module_index) {
+  uint8_t unknown = kUnknown;
+  states_[module_index].compare_exchange_strong(unknown, kRanWithoutRecord, std::memory_order_relaxed);
+}
+
+std::vector<std::string> Recorder::hooked_names() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (states_[i].load(std::memory_order_relaxed) != kRanWithoutRecord) names.push_back(names_[i]);
+  }
+  return names;
+}
 
 void Recorder::record(size_t module_index, const at::Tensor& weights) {
   if (!active()) return;
@@ -17,6 +35,7 @@ void Recorder::record(size_t module_index, const at::Tensor& weights) {
   if (options_.dtype() && stored.scalar_type() != *options_.dtype()) {
     stored = stored.to(*options_.dtype());
   }
+  states_[module_index].store(kConfirmed, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(mutex_);
   calls_[module_index].push_back(std::move(stored));
 }

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "attnhook/error.h"
 
 namespace attnhook {
 
-const std::vector<at::Tensor>& Values::at(const std::string& name) const {
+const std::vector<at::Tensor>& Values::at(const std::string& name) const& {
   for (const auto& entry : entries_) {
     if (entry.first == name) return entry.second;
   }
@@ -15,6 +17,8 @@ const std::vector<at::Tensor>& Values::at(const std::string& name) const {
   throw Error(fmt::format("no attention recorded for '{}'; recorded: {}", name,
                           known.empty() ? "(nothing)" : known));
 }
+
+std::vector<at::Tensor> Values::at(const std::string& name) && { return std::as_const(*this).at(name); }
 
 size_t Values::count(const std::string& name) const {
   for (const auto& entry : entries_) {

@@ -10,7 +10,7 @@ int main() {
   attnhook::AttentionHooker hooker(layer);
   hooker.setup();
   layer->forward(torch::randn({4, 1, 8}));
-  const auto& weights = hooker.values().at("self_attn").at(0);
+  const at::Tensor weights = hooker.values().at("self_attn").at(0);  // values() is a snapshot: keep a copy
   std::cout << "captured " << weights.sizes() << "\n";
   return weights.sizes() == torch::IntArrayRef({1, 2, 4, 4}) ? 0 : 1;
 }

@@ -19,7 +19,7 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/test/consumer -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release ${launcher})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
-run(${prefix}/bin/attnhook extract --model ${SOURCE_DIR}/test/fixtures/gpt_custom.pt --layers "attn$"
+run(${prefix}/bin/attnhook extract --model ${FIXTURES}/gpt_custom.pt --layers "attn$"
     --ids 1,2,3 -o ${WORK_DIR}/attn.json)
 run(${prefix}/bin/attnhook plot -i ${WORK_DIR}/attn.json --layer h.1.attn -o ${WORK_DIR}/grid.png)
 if(NOT EXISTS ${WORK_DIR}/grid.png)

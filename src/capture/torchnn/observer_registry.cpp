@@ -1,14 +1,18 @@
 #include "capture/torchnn/observer_registry.h"
 
-#include "capture/batch_heads.h"
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/record_function.h>
+#include <c10/util/SmallVector.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <string>
 
-#include <ATen/record_function.h>
-#include <c10/util/SmallVector.h>
+#include "capture/batch_heads.h"
+#include "capture/sdpa_weights.h"
 
 namespace attnhook::detail {
 namespace {
@@ -20,6 +24,7 @@ struct Hit {
 
 struct Snapshot {
   uint64_t generation = 0;
+  bool keep_grad = false;  // some plan keeps captured tensors attached to autograd
   std::vector<std::shared_ptr<const ObserverPlan>> plans;
   std::unordered_map<const c10::TensorImpl*, c10::SmallVector<Hit, 2>> parameters;
 };
@@ -29,12 +34,13 @@ std::shared_ptr<const Snapshot> current_snapshot = std::make_shared<Snapshot>();
 std::atomic<uint64_t> current_generation{0};
 at::CallbackHandle callback_handle = at::INVALID_CALLBACK_HANDLE;
 
-// Per thread: the snapshot this thread works with and, per plan, the innermost
-// selected module whose parameters it read last (-1 = none).
+// Per thread: the snapshot this thread works with, per plan the selected module whose
+// parameters it read last (-1 = none), and how many SDPA ops are running on it.
 struct ThreadScope {
   uint64_t generation = ~uint64_t{0};
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<int> open;
+  int sdpa_depth = 0;
 };
 
 ThreadScope& thread_scope() {
@@ -49,8 +55,60 @@ ThreadScope& thread_scope() {
   return scope;
 }
 
+bool any_open(const ThreadScope& scope) {
+  return std::any_of(scope.open.begin(), scope.open.end(), [](int open) { return open >= 0; });
+}
+
+// Where an SDPA op's arguments sit in its schema; -1 = the op has no such argument.
+struct SdpaArguments {
+  int count = 0;
+  int query = -1, key = -1, mask = -1, is_causal = -1, scale = -1, enable_gqa = -1;
+};
+
+// The public op and the backend ops it dispatches to (which a model may call directly).
+bool is_sdpa(const char* name) {
+  return std::strncmp(name, "aten::_scaled_dot_product_", 26) == 0 ||
+         std::strcmp(name, "aten::scaled_dot_product_attention") == 0;
+}
+
+// By argument name, from the op's registered schema; cached per thread and op.
+const SdpaArguments* sdpa_arguments(const at::RecordFunction& fn) {
+  thread_local std::unordered_map<std::string, SdpaArguments> cache;
+  const std::string name = fn.name();
+  if (const auto it = cache.find(name); it != cache.end()) return it->second.query < 0 ? nullptr : &it->second;
+  SdpaArguments& arguments = cache[name];
+  const auto op_name = fn.operator_name();
+  if (!op_name) return nullptr;
+  const auto handle = c10::Dispatcher::singleton().findSchema(*op_name);
+  if (!handle) return nullptr;
+  const auto& schema_arguments = handle->schema().arguments();
+  arguments.count = static_cast<int>(schema_arguments.size());
+  for (int i = 0; i < arguments.count; ++i) {
+    const std::string& argument = schema_arguments[i].name();
+    if (argument == "query") arguments.query = i;
+    if (argument == "key") arguments.key = i;
+    if (argument == "attn_mask" || argument == "attn_bias") arguments.mask = i;
+    if (argument == "is_causal") arguments.is_causal = i;
+    if (argument == "scale") arguments.scale = i;
+    if (argument == "enable_gqa") arguments.enable_gqa = i;
+  }
+  if (arguments.key < 0) arguments.query = -1;  // not an attention op after all
+  return arguments.query < 0 ? nullptr : &arguments;
+}
+
 // Marks the aten::softmax calls whose output is wanted at the end callback.
 struct SoftmaxContext : at::ObserverContext {};
+
+// Marks an SDPA op: softmax inside it is not recorded. The count drops when the op's
+// RecordFunction goes, also when the op throws.
+struct SdpaContext : at::ObserverContext {
+  SdpaContext(ThreadScope& scope, const SdpaArguments* arguments) : scope(scope), arguments(arguments) {
+    ++scope.sdpa_depth;
+  }
+  ~SdpaContext() override { --scope.sdpa_depth; }
+  ThreadScope& scope;
+  const SdpaArguments* arguments;  // null: nested in another SDPA op, record nothing
+};
 
 std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
   ThreadScope& scope = thread_scope();
@@ -60,34 +118,79 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
     if (!input.isTensor()) continue;
     const auto found = snapshot.parameters.find(input.toTensor().unsafeGetTensorImpl());
     if (found == snapshot.parameters.end()) continue;
-    for (const Hit& hit : found->second) scope.open[hit.plan] = hit.module;
+    for (const Hit& hit : found->second) {
+      scope.open[hit.plan] = hit.module;
+      if (hit.module >= 0) {
+        const ObserverPlan& plan = *snapshot.plans[hit.plan];
+        plan.recorder->note_run(plan.modules[hit.module].record_index);
+      }
+    }
   }
-  if (std::strcmp(fn.name(), "aten::softmax") != 0) return nullptr;
-  for (int open : scope.open) {
-    if (open >= 0) return std::make_unique<SoftmaxContext>();
+  const char* name = fn.name();
+  if (std::strcmp(name, "aten::softmax") == 0) {
+    if (scope.sdpa_depth > 0 || !any_open(scope)) return nullptr;
+    return std::make_unique<SoftmaxContext>();
+  }
+  if (is_sdpa(name)) {
+    if (scope.sdpa_depth > 0) return std::make_unique<SdpaContext>(scope, nullptr);
+    if (!any_open(scope)) return nullptr;
+    const SdpaArguments* arguments = sdpa_arguments(fn);
+    if (arguments) return std::make_unique<SdpaContext>(scope, arguments);
   }
   return nullptr;
 }
 
+// Records `weights` under the module open in each plan. A MultiheadAttention call
+// computes one softmax: what follows belongs to no selected module until a parameter
+// opens one again.
+void record_open(ThreadScope& scope, const at::Tensor& probs) {
+  for (size_t p = 0; p < scope.open.size(); ++p) {
+    const int open = scope.open[p];
+    if (open < 0) continue;
+    const ObserverPlan& plan = *scope.snapshot->plans[p];
+    const ObservedModule& module = plan.modules[open];
+    plan.recorder->record(module.record_index, as_batch_heads(probs, module.num_heads));
+    if (module.num_heads > 0) scope.open[p] = -1;
+  }
+}
+
+at::Tensor sdpa_weights_of(const at::RecordFunction& fn, const SdpaArguments& arguments, bool keep_grad) {
+  const auto inputs = fn.inputs();
+  // Arguments are indexed from the end: an interpreter may pass more of its stack.
+  if (static_cast<int>(inputs.size()) < arguments.count) return {};
+  const size_t base = inputs.size() - arguments.count;
+  auto at = [&](int index) -> const c10::IValue* { return index < 0 ? nullptr : &inputs[base + index]; };
+  SdpaInputs sdpa;
+  if (!at(arguments.query)->isTensor() || !at(arguments.key)->isTensor()) return {};
+  sdpa.query = at(arguments.query)->toTensor();
+  sdpa.key = at(arguments.key)->toTensor();
+  if (const auto* mask = at(arguments.mask); mask && mask->isTensor()) sdpa.attn_mask = mask->toTensor();
+  if (const auto* causal = at(arguments.is_causal); causal && causal->isBool()) sdpa.is_causal = causal->toBool();
+  if (const auto* scale = at(arguments.scale); scale && scale->isDouble()) sdpa.scale = scale->toDouble();
+  if (const auto* gqa = at(arguments.enable_gqa); gqa && gqa->isBool()) sdpa.enable_gqa = gqa->toBool();
+  std::optional<at::NoGradGuard> no_grad;
+  if (!keep_grad) no_grad.emplace();
+  return sdpa_weights(sdpa);
+}
+
 void on_op_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   if (context == nullptr) return;
+  ThreadScope& scope = thread_scope();
+  if (auto* sdpa = dynamic_cast<SdpaContext*>(context)) {
+    if (!sdpa->arguments || fn.outputs().empty() || !any_open(scope)) return;
+    at::DisableRecordFunctionGuard no_observation;  // the recomputation runs ATen ops
+    try {
+      const at::Tensor weights = sdpa_weights_of(fn, *sdpa->arguments, scope.snapshot->keep_grad);
+      if (weights.defined()) record_open(scope, weights);
+    } catch (const std::exception&) {
+      // SDPA accepted these inputs, so this does not happen; LibTorch would swallow it.
+    }
+    return;
+  }
   const auto& outputs = fn.outputs();
   if (outputs.empty() || !outputs[0].isTensor()) return;
-  const at::Tensor& probs = outputs[0].toTensor();
-  ThreadScope& scope = thread_scope();
   at::DisableRecordFunctionGuard no_observation;  // the views below are ATen ops too
-  for (size_t p = 0; p < scope.open.size(); ++p) {
-    const int innermost = scope.open[p];
-    if (innermost < 0) continue;
-    const ObserverPlan& plan = *scope.snapshot->plans[p];
-    const at::Tensor weights = as_batch_heads(probs, plan.modules[innermost].num_heads);
-    if (!weights.defined()) continue;
-    for (int m = innermost; m >= 0; m = plan.modules[m].parent) {
-      plan.recorder->record(plan.modules[m].record_index, weights);
-    }
-    // A MultiheadAttention call computes one softmax; what follows is its parent's.
-    if (plan.modules[innermost].num_heads > 0) scope.open[p] = plan.modules[innermost].parent;
-  }
+  record_open(scope, outputs[0].toTensor());
 }
 
 // Callers hold registry_mutex.
@@ -96,6 +199,7 @@ void publish(std::vector<std::shared_ptr<const ObserverPlan>> plans) {
   snapshot->generation = current_snapshot->generation + 1;
   snapshot->plans = std::move(plans);
   for (uint32_t p = 0; p < snapshot->plans.size(); ++p) {
+    snapshot->keep_grad = snapshot->keep_grad || snapshot->plans[p]->recorder->options().keep_grad();
     for (const auto& [impl, module] : snapshot->plans[p]->parameters) {
       snapshot->parameters[impl].push_back(Hit{p, module});
     }

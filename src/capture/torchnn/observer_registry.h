@@ -4,6 +4,12 @@
 // RecordFunction callbacks are plain function pointers, so their state lives here:
 // an immutable snapshot of the installed plans (swapped on install/uninstall, stamped
 // with a generation number) and, per thread, which selected module is open.
+//
+// What the callback records, on the thread where a selected module is open:
+//   - the output of aten::softmax, viewed as [batch, heads, tgt, src];
+//   - for aten::scaled_dot_product_attention (or one of its backend ops called
+//     directly), the weights recomputed from its inputs (sdpa_weights.h) when the op
+//     has returned; softmax ops inside it (its math fallback) are not recorded again.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +26,6 @@ namespace attnhook::detail {
 struct ObservedModule {
   size_t record_index = 0;  // into the plan's Recorder
   int64_t num_heads = 0;    // MultiheadAttention: its heads (one softmax per call); 0 = hand-written
-  int parent = -1;          // nearest selected ancestor (index into modules), -1 = none
 };
 
 // What one installed hooker watches.

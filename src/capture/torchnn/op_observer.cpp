@@ -1,9 +1,10 @@
 // Capture for torch::nn models. LibTorch's MultiheadAttentionImpl::forward is not
 // virtual and modules have no hooks, but its multi_head_attention_forward always
 // computes the per-head softmax [batch * heads, tgt, src]. An at::RecordFunction
-// observer (registry.cpp) attributes ops to modules by their parameters: reading a
-// selected module's parameter opens that module on the thread; the aten::softmax
-// output that follows is its attention.
+// observer (observer_registry.cpp) attributes ops to modules by their parameters:
+// reading a selected module's parameter opens that module on the thread; the
+// aten::softmax output, or the weights of the scaled_dot_product_attention call, that
+// follow are its attention.
 #include "capture/torchnn/op_observer.h"
 
 #include <mutex>
@@ -14,18 +15,12 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
-#include "attnhook/error.h"
+#include "check.h"
 #include "capture/torchnn/observer_registry.h"
 #include "capture/selection.h"
 
 namespace attnhook::detail {
 namespace {
-
-bool is_inside(const std::string& module_name, const std::string& name) {
-  if (module_name.empty()) return true;  // the root holds everything
-  return name.size() > module_name.size() && name.compare(0, module_name.size(), module_name) == 0 &&
-         name[module_name.size()] == '.';
-}
 
 struct SelectedModule {
   std::string name;
@@ -38,8 +33,12 @@ class OpObserver final : public CaptureMechanism {
              const HookerOptions& options)
       : model_(std::move(model)), selected_(std::move(selected)) {
     std::vector<std::string> names;
-    for (const auto& module : selected_) names.push_back(module.name);
-    recorder_ = std::make_shared<Recorder>(std::move(names), options);
+    std::vector<bool> confirmed;  // a MultiheadAttention always computes its softmax
+    for (const auto& module : selected_) {
+      names.push_back(module.name);
+      confirmed.push_back(module.mha != nullptr);
+    }
+    recorder_ = std::make_shared<Recorder>(std::move(names), options, std::move(confirmed));
   }
   ~OpObserver() override { uninstall(); }
 
@@ -71,10 +70,6 @@ std::shared_ptr<const ObserverPlan> OpObserver::make_plan() const {
     ObservedModule module;
     module.record_index = i;
     module.num_heads = selected_[i].mha ? selected_[i].mha->options.num_heads() : 0;
-    // selected_ is in model order, so ancestors come first; keep the nearest.
-    for (size_t a = 0; a < i; ++a) {
-      if (is_inside(selected_[a].name, selected_[i].name)) module.parent = static_cast<int>(a);
-    }
     plan->modules.push_back(module);
   }
   for (const auto& item : model_->named_parameters(/*recurse=*/true)) {
@@ -83,7 +78,7 @@ std::shared_ptr<const ObserverPlan> OpObserver::make_plan() const {
     if (!parameter.defined()) continue;
     int owner = ObserverPlan::kCloses;
     for (size_t i = 0; i < selected_.size(); ++i) {
-      if (is_inside(selected_[i].name, name)) owner = static_cast<int>(i);  // innermost wins
+      if (is_inside(selected_[i].name, name)) owner = static_cast<int>(i);  // attention modules never nest
     }
     if (owner >= 0 && selected_[owner].mha) {
       // A MultiheadAttention call starts with its input projection; its other
@@ -161,37 +156,45 @@ void OpObserver::start() {
   register_plan(plan_);
 }
 
+// A module of the user's own type, not one of torch::nn's layers and containers.
+bool is_builtin(const torch::nn::Module& module) { return module.name().rfind("torch::nn::", 0) == 0; }
+
+bool owns_parameters(const torch::nn::Module& module) { return !module.parameters(/*recurse=*/true).empty(); }
+
+// The attention modules of a torch::nn tree (selection.h). A MultiheadAttention is one.
+// Whether a module of the user's own type computes a softmax shows only when it runs,
+// so the observer counts as attention every such module that owns parameters (it is
+// attributed ops through them) and contains no MultiheadAttention and no other module of
+// a user type that owns parameters; values() then lists only those that recorded.
+std::vector<ModuleCandidate> candidates_of(
+    const std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>& modules) {
+  std::vector<ModuleCandidate> candidates;
+  for (const auto& [name, module] : modules) {
+    const bool is_mha = dynamic_cast<const torch::nn::MultiheadAttentionImpl*>(module.get()) != nullptr;
+    bool hand_written = !is_mha && !is_builtin(*module) && owns_parameters(*module);
+    for (const auto& [other_name, other] : modules) {
+      if (!hand_written) break;
+      if (!is_inside(name, other_name)) continue;
+      const bool other_mha = dynamic_cast<const torch::nn::MultiheadAttentionImpl*>(other.get()) != nullptr;
+      if (other_mha || (!is_builtin(*other) && owns_parameters(*other))) hand_written = false;
+    }
+    candidates.push_back({name, short_type_name(module->name()), is_mha || hand_written});
+  }
+  return candidates;
+}
+
 }  // namespace
 
 std::unique_ptr<CaptureMechanism> make_op_observer(std::shared_ptr<torch::nn::Module> model,
                                                    const HookerOptions& options) {
-  if (!model) throw Error("AttentionHooker: the model is null");
-  std::vector<ModuleCandidate> candidates;
-  std::vector<std::shared_ptr<torch::nn::Module>> modules;
-  for (const auto& item : model->named_modules()) {
-    const bool is_mha = dynamic_cast<torch::nn::MultiheadAttentionImpl*>(item.value().get());
-    candidates.push_back({item.key(), is_mha});
-    modules.push_back(item.value());
-  }
-  // A pattern like "layers.1" also matches parameter-free children (dropout, activation);
-  // they can hold no attention and are left out, unless nothing else is selected.
+  ATTNHOOK_CHECK(model, "AttentionHooker: the model is null");
+  std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules;
+  for (const auto& item : model->named_modules()) modules.emplace_back(item.key(), item.value());
+  const std::vector<ModuleCandidate> candidates = candidates_of(modules);
   std::vector<SelectedModule> selected;
-  std::vector<std::string> without_parameters;
-  for (size_t index : select_modules(candidates, options.layer_regex())) {
-    const auto& module = modules[index];
-    if (module->parameters(/*recurse=*/true).empty()) {
-      without_parameters.push_back(candidates[index].name);
-      continue;
-    }
-    selected.push_back(
-        {candidates[index].name, dynamic_cast<const torch::nn::MultiheadAttentionImpl*>(module.get())});
-  }
-  if (selected.empty()) {
-    throw Error(fmt::format(
-        "layer_regex '{}' selects only modules that own no parameters ('{}'): attnhook "
-        "attributes ops to torch::nn modules through their parameters; select a module "
-        "that owns the attention's projections",
-        options.layer_regex(), fmt::join(without_parameters, "', '")));
+  for (size_t index : select_attention(candidates, options.layer_regex())) {
+    selected.push_back({candidates[index].name,
+                        dynamic_cast<const torch::nn::MultiheadAttentionImpl*>(modules[index].second.get())});
   }
   return std::make_unique<OpObserver>(std::move(model), std::move(selected), options);
 }

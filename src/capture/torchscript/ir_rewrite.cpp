@@ -1,8 +1,6 @@
 #include "capture/torchscript/ir_rewrite.h"
 
 #include <ATen/core/class_type.h>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -12,7 +10,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "attnhook/error.h"
 #include "capture/torchscript/script_ops.h"
 
 namespace attnhook::detail {
@@ -35,6 +32,11 @@ const std::set<std::string>& fused_kernels() {
   return kernels;
 }
 
+bool is_fused(const Node* node) { return fused_kernels().count(node->kind().toQualString()) > 0; }
+bool is_softmax(const Node* node) { return node->kind() == c10::aten::softmax; }
+bool is_sdpa(const Node* node) { return std::string(node->kind().toQualString()) == "aten::scaled_dot_product_attention"; }
+bool is_attention_op(const Node* node) { return is_softmax(node) || is_sdpa(node); }
+
 void collect_nodes(Block* block, std::vector<Node*>& nodes) {
   for (Node* node : block->nodes()) {
     nodes.push_back(node);
@@ -49,10 +51,12 @@ std::vector<Node*> all_nodes(Graph& graph) {
   return nodes;
 }
 
-std::shared_ptr<Graph> method_graph(const c10::ClassTypePtr& type, const std::string& name) {
-  torch::jit::Function* method = type->findMethod(name);
-  GraphFunction* function = method ? torch::jit::tryToGraphFunction(*method) : nullptr;
-  return function ? function->graph() : nullptr;
+std::vector<std::shared_ptr<Graph>> method_graphs(const c10::ClassTypePtr& type) {
+  std::vector<std::shared_ptr<Graph>> graphs;
+  for (torch::jit::Function* method : type->methods()) {
+    if (GraphFunction* function = torch::jit::tryToGraphFunction(*method)) graphs.push_back(function->graph());
+  }
+  return graphs;
 }
 
 GraphFunction* called_function(Node* node) {
@@ -61,34 +65,31 @@ GraphFunction* called_function(Node* node) {
   return function_type ? torch::jit::tryToGraphFunction(*function_type->function()) : nullptr;
 }
 
-bool is_softmax(const Node* node) { return node->kind() == c10::aten::softmax; }
-
-// Softmax nodes in a free function, through the functions it calls.
-size_t softmax_in_function(GraphFunction* function,
-                           std::unordered_map<GraphFunction*, size_t>& memo) {
+// Softmax and SDPA nodes in a free function, through the functions it calls.
+size_t attention_in_function(GraphFunction* function, std::unordered_map<GraphFunction*, size_t>& memo) {
   if (const auto it = memo.find(function); it != memo.end()) return it->second;
   memo[function] = 0;  // a recursive call counts nothing
   size_t count = 0;
   for (Node* node : all_nodes(*function->graph())) {
-    if (is_softmax(node)) {
+    if (is_attention_op(node)) {
       ++count;
     } else if (GraphFunction* callee = called_function(node)) {
-      count += softmax_in_function(callee, memo);
+      count += attention_in_function(callee, memo);
     }
   }
   return memo[function] = count;
 }
 
-// Replaces every call of a free function that computes a softmax by the function's
-// body, until the softmax nodes stand in `graph` itself. Free functions are shared by
-// every caller in the compilation unit, so they are never edited in place.
-void inline_softmax_functions(Graph& graph) {
+// Replaces every call of a free function that computes a softmax or SDPA by the
+// function's body, until those nodes stand in `graph` itself. Free functions are shared
+// by every caller in the compilation unit, so they are never edited in place.
+void inline_attention_functions(Graph& graph) {
   std::unordered_map<GraphFunction*, size_t> memo;
   for (bool changed = true; changed;) {
     changed = false;
     for (Node* node : all_nodes(graph)) {
       GraphFunction* callee = called_function(node);
-      if (!callee || softmax_in_function(callee, memo) == 0) continue;
+      if (!callee || attention_in_function(callee, memo) == 0) continue;
       node->removeInput(0);  // the function constant; the rest are the arguments
       torch::jit::inlineCallTo(node, callee);
       changed = true;
@@ -101,8 +102,57 @@ Value* insert_slot(Graph& graph) { return graph.insertGetAttr(graph.inputs()[0],
 void insert_record_after(Graph& graph, Node* softmax) {
   torch::jit::WithInsertPoint insert_point(softmax->next());
   Value* slot = insert_slot(graph);
-  graph.insertNode(
-      graph.create(c10::Symbol::fromQualString(kRecordOp), {softmax->output(), slot}, 0));
+  graph.insertNode(graph.create(c10::Symbol::fromQualString(kRecordOp), {softmax->output(), slot}, 0));
+}
+
+// aten::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal,
+// scale, enable_gqa): enable_gqa exists from LibTorch 2.5, scale from 2.1.
+void insert_record_sdpa_after(Graph& graph, Node* sdpa) {
+  torch::jit::WithInsertPoint insert_point(sdpa->next());
+  const size_t count = sdpa->inputs().size();
+  Value* scale = count > 6 ? sdpa->input(6) : graph.insertConstant(c10::IValue());
+  Value* enable_gqa = count > 7 ? sdpa->input(7) : graph.insertConstant(false);
+  Value* slot = insert_slot(graph);
+  graph.insertNode(graph.create(c10::Symbol::fromQualString(kRecordSdpaOp),
+                                {sdpa->input(0), sdpa->input(1), sdpa->input(3), sdpa->input(5), scale,
+                                 enable_gqa, slot},
+                                0));
+}
+
+// The innermost prim::If around `node`, and whether `node` sits in its true branch.
+std::pair<Node*, bool> enclosing_branch(Node* node) {
+  Block* block = node->owningBlock();
+  Node* branch = block->owningNode();
+  while (branch && branch->kind() != c10::prim::If) {
+    block = branch->owningBlock();
+    branch = block->owningNode();
+  }
+  return {branch, branch && block == branch->blocks()[0]};
+}
+
+// See guard_fused_paths.
+void guard_branch(Graph& graph, Node* branch, bool fused_when_true) {
+  Block* fused = branch->blocks()[fused_when_true ? 0 : 1];
+  Block* unfused = branch->blocks()[fused_when_true ? 1 : 0];
+  Node* first = fused->nodes().front();  // the return node when the block is empty
+  torch::jit::WithInsertPoint insert_point(first);
+  Node* capturing_node = graph.create(c10::Symbol::fromQualString(kCapturingOp), {insert_slot(graph)}, 1);
+  Value* capturing = graph.insertNode(capturing_node)->output()->setType(c10::BoolType::get());
+  Node* guard = graph.insertNode(graph.create(c10::prim::If, {capturing}, fused->outputs().size()));
+  Block* while_capturing = guard->addBlock();
+  Block* otherwise = guard->addBlock();
+  while_capturing->cloneFrom(unfused, [](Value* value) { return value; });
+  for (Node* node = guard->next(); node != fused->return_node();) {
+    Node* next = node->next();
+    node->moveBefore(otherwise->return_node());
+    node = next;
+  }
+  for (size_t i = 0; i < fused->outputs().size(); ++i) {
+    otherwise->registerOutput(fused->outputs()[i]);
+    // The branch's type unifies both of its blocks' (a None on one side, Tensor? on the other).
+    guard->output(i)->setType(branch->outputs()[i]->type());
+  }
+  for (size_t i = 0; i < fused->outputs().size(); ++i) fused->replaceOutput(i, guard->output(i));
 }
 
 // An int, or a one-element integral tensor (what tracing makes of Python ints).
@@ -125,35 +175,34 @@ bool is_size(const Value* value) {
   return node->kind() == c10::aten::size;
 }
 
-}  // namespace
-
-std::vector<std::string> methods_run_by_forward(const c10::ClassTypePtr& type) {
-  std::vector<std::string> methods;
-  if (!method_graph(type, "forward")) return methods;
-  methods.push_back("forward");
-  for (size_t i = 0; i < methods.size(); ++i) {
-    const auto graph = method_graph(type, methods[i]);
-    for (Node* node : all_nodes(*graph)) {
-      if (node->kind() != c10::prim::CallMethod || node->input(0) != graph->inputs()[0]) continue;
-      const std::string& name = node->s(c10::attr::name);
-      if (method_graph(type, name) &&
-          std::find(methods.begin(), methods.end(), name) == methods.end()) {
-        methods.push_back(name);
-      }
+// Whether `value` ends up in the shape list of an aten::view or aten::reshape, through
+// aten::Int, prim::NumToTensor and prim::ListConstruct.
+bool sizes_a_view(const Value* value, int depth = 0) {
+  if (depth > 4) return false;
+  for (const auto& use : value->uses()) {
+    const Node* user = use.user;
+    if (user->kind() == c10::aten::view || user->kind() == c10::aten::reshape) return use.offset == 1;
+    if (user->kind() == c10::aten::Int || user->kind() == c10::prim::NumToTensor ||
+        user->kind() == c10::prim::ListConstruct) {
+      if (sizes_a_view(user->output(), depth + 1)) return true;
     }
   }
-  return methods;
+  return false;
 }
 
-size_t count_softmax(const c10::ClassTypePtr& type) {
+}  // namespace
+
+bool has_methods(const c10::ClassTypePtr& type) { return !method_graphs(type).empty(); }
+
+size_t count_attention_ops(const c10::ClassTypePtr& type) {
   std::unordered_map<GraphFunction*, size_t> memo;
   size_t count = 0;
-  for (const std::string& name : methods_run_by_forward(type)) {
-    for (Node* node : all_nodes(*method_graph(type, name))) {
-      if (is_softmax(node)) {
+  for (const auto& graph : method_graphs(type)) {
+    for (Node* node : all_nodes(*graph)) {
+      if (is_attention_op(node)) {
         ++count;
       } else if (GraphFunction* callee = called_function(node)) {
-        count += softmax_in_function(callee, memo);
+        count += attention_in_function(callee, memo);
       }
     }
   }
@@ -162,12 +211,19 @@ size_t count_softmax(const c10::ClassTypePtr& type) {
 
 std::vector<std::string> fused_ops(const c10::ClassTypePtr& type) {
   std::set<std::string> found;
-  for (torch::jit::Function* method : type->methods()) {
-    GraphFunction* function = torch::jit::tryToGraphFunction(*method);
-    if (!function) continue;
-    for (Node* node : all_nodes(*function->graph())) {
-      const std::string kind = node->kind().toQualString();
-      if (fused_kernels().count(kind)) found.insert(kind);
+  for (const auto& graph : method_graphs(type)) {
+    for (Node* node : all_nodes(*graph)) {
+      if (is_fused(node)) found.insert(node->kind().toQualString());
+    }
+  }
+  return {found.begin(), found.end()};
+}
+
+std::vector<std::string> unconditional_fused_ops(const c10::ClassTypePtr& type) {
+  std::set<std::string> found;
+  for (const auto& graph : method_graphs(type)) {
+    for (Node* node : all_nodes(*graph)) {
+      if (is_fused(node) && !enclosing_branch(node).first) found.insert(node->kind().toQualString());
     }
   }
   return {found.begin(), found.end()};
@@ -177,68 +233,47 @@ void add_slot_attribute(const c10::ClassTypePtr& type) {
   if (!type->hasAttribute(kSlotAttribute)) type->addAttribute(kSlotAttribute, c10::IntType::get());
 }
 
-size_t instrument_softmax(const c10::ClassTypePtr& type) {
+size_t instrument_attention(const c10::ClassTypePtr& type) {
   size_t count = 0;
-  for (const std::string& name : methods_run_by_forward(type)) {
-    const auto graph = method_graph(type, name);
-    inline_softmax_functions(*graph);
+  for (const auto& graph : method_graphs(type)) {
+    inline_attention_functions(*graph);
     for (Node* node : all_nodes(*graph)) {
-      if (!is_softmax(node)) continue;
-      insert_record_after(*graph, node);
+      if (is_softmax(node)) {
+        insert_record_after(*graph, node);
+      } else if (is_sdpa(node)) {
+        insert_record_sdpa_after(*graph, node);
+      } else {
+        continue;
+      }
       ++count;
     }
   }
   return count;
 }
 
-void guard_fused_paths(const c10::ClassTypePtr& type, const std::string& module_name) {
-  for (torch::jit::Function* method : type->methods()) {
-    GraphFunction* function = torch::jit::tryToGraphFunction(*method);
-    if (!function) continue;
-    Graph& graph = *function->graph();
+void guard_fused_paths(const c10::ClassTypePtr& type) {
+  for (const auto& graph : method_graphs(type)) {
     std::unordered_set<Node*> guarded;
-    for (Node* node : all_nodes(graph)) {
-      const std::string kind = node->kind().toQualString();
-      if (!fused_kernels().count(kind)) continue;
-      Block* block = node->owningBlock();
-      Node* branch = block->owningNode();
-      while (branch && branch->kind() != c10::prim::If) {
-        block = branch->owningBlock();
-        branch = block->owningNode();
-      }
-      if (!branch) {
-        throw Error(fmt::format(
-            "module '{}' ({}) always runs the fused kernel {}, which computes attention "
-            "without its softmax (traced under no_grad?); trace the model with grad enabled",
-            module_name, type->name()->qualifiedName(), kind));
-      }
-      if (!guarded.insert(branch).second) continue;
-      const bool fused_when_true = block == branch->blocks()[0];
-      torch::jit::WithInsertPoint insert_point(branch);
-      Value* capturing = graph
-                             .insertNode(graph.create(c10::Symbol::fromQualString(kCapturingOp),
-                                                      {insert_slot(graph)}, 1))
-                             ->output()
-                             ->setType(c10::BoolType::get());
-      Value* condition = branch->input(0);
-      Value* guarded_condition =
-          fused_when_true ? graph.insert(c10::aten::__and__,
-                                         {condition, graph.insert(c10::aten::__not__, {capturing})})
-                          : graph.insert(c10::aten::__or__, {condition, capturing});
-      branch->replaceInput(0, guarded_condition);
+    for (Node* node : all_nodes(*graph)) {
+      if (!is_fused(node)) continue;
+      const auto [branch, fused_when_true] = enclosing_branch(node);
+      if (!branch || !guarded.insert(branch).second) continue;
+      guard_branch(*graph, branch, fused_when_true);
     }
   }
 }
 
 int64_t heads_from_graph(const c10::ClassTypePtr& type) {
-  const auto graph = method_graph(type, "forward");
-  if (!graph) return 0;
   std::set<int64_t> candidates;
-  for (Node* node : all_nodes(*graph)) {
-    if (node->kind() != c10::aten::mul || node->inputs().size() != 2) continue;
-    for (size_t i = 0; i < 2; ++i) {
-      const auto constant = integer_constant(node->input(i));
-      if (constant && *constant > 0 && is_size(node->input(1 - i))) candidates.insert(*constant);
+  for (const auto& graph : method_graphs(type)) {
+    for (Node* node : all_nodes(*graph)) {
+      if (node->kind() != c10::aten::mul || node->inputs().size() != 2) continue;
+      for (size_t i = 0; i < 2; ++i) {
+        const auto constant = integer_constant(node->input(i));
+        if (constant && *constant > 0 && is_size(node->input(1 - i)) && sizes_a_view(node->output())) {
+          candidates.insert(*constant);
+        }
+      }
     }
   }
   return candidates.size() == 1 ? *candidates.begin() : 0;

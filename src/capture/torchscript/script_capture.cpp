@@ -1,9 +1,10 @@
 // Capture for TorchScript modules. The hooker clones the model (sharing its tensors)
-// and edits the clone's graphs (ir_rewrite.h): after every softmax a selected module
-// computes, an attnhook::record op; around every fused kernel that would skip that
-// softmax, a condition on attnhook::capturing. Both ops (torchscript_ops.h) find their
-// Recorder through the slot id each hooked instance carries as an int attribute, so
-// install() and uninstall() only flip the Recorder's active flag.
+// and edits the clone's graphs (ir_rewrite.h): after every softmax and
+// scaled_dot_product_attention a selected module computes, a record op; in every
+// fused fast path of the tree, a branch that runs the unfused path while capturing.
+// The ops (script_ops.h) find their Recorder through the slot id each hooked instance
+// carries as an int attribute, so install() and uninstall() only flip the Recorder's
+// active flag.
 #include "capture/torchscript/script_capture.h"
 
 #include <fmt/format.h>
@@ -13,27 +14,25 @@
 #include <filesystem>
 #include <unordered_set>
 
-#include "attnhook/error.h"
 #include "attnhook/torchscript.h"
-#include "capture/torchscript/ir_rewrite.h"
 #include "capture/selection.h"
+#include "capture/torchscript/ir_rewrite.h"
 #include "capture/torchscript/script_ops.h"
+#include "check.h"
 
 namespace attnhook {
 
 torch::jit::Module load_torchscript(const std::string& path) {
   // LibTorch 1.13 reports a missing file as "errno 2 on fopen: ," without the reason.
   std::error_code error_code;
-  if (!std::filesystem::exists(path, error_code)) {
-    throw Error(fmt::format("load_torchscript: cannot load '{}': no such file", path));
-  }
+  ATTNHOOK_CHECK(std::filesystem::exists(path, error_code), "load_torchscript: cannot load '{}': no such file",
+                 path);
   try {
     return torch::jit::load(path, torch::kCPU);
   } catch (const c10::Error& error) {
-    throw Error(fmt::format("load_torchscript: cannot load '{}': {}", path,
-                            error.what_without_backtrace()));
+    ATTNHOOK_FAIL("load_torchscript: cannot load '{}': {}", path, error.what_without_backtrace());
   } catch (const std::exception& error) {
-    throw Error(fmt::format("load_torchscript: cannot load '{}': {}", path, error.what()));
+    ATTNHOOK_FAIL("load_torchscript: cannot load '{}': {}", path, error.what());
   }
 }
 
@@ -41,6 +40,7 @@ namespace detail {
 namespace {
 
 constexpr char kMultiheadAttention[] = "__torch__.torch.nn.modules.activation.MultiheadAttention";
+constexpr char kBuiltinPrefix[] = "__torch__.torch.nn.";
 // Int attributes that hand-written attention modules use for their head count.
 constexpr const char* kHeadAttributes[] = {"num_heads",           "n_head", "n_heads",
                                            "num_attention_heads", "nhead",  "heads"};
@@ -55,15 +55,10 @@ std::string class_name(const torch::jit::Module& module) {
   return name;
 }
 
-bool is_inside(const std::string& module_name, const std::string& name) {
-  if (module_name.empty()) return !name.empty();  // the root holds everything
-  return name.size() > module_name.size() &&
-         name.compare(0, module_name.size(), module_name) == 0 && name[module_name.size()] == '.';
-}
-
 struct Instance {
   std::string name;  // dotted named_modules() path, "" for the root
   torch::jit::Module module;
+  std::string class_name;
 };
 
 // named_modules() with Python's names: a module reachable twice keeps its first name.
@@ -72,33 +67,59 @@ std::vector<Instance> instances_of(const torch::jit::Module& root) {
   std::unordered_set<const c10::ivalue::Object*> seen;
   for (const auto& item : root.named_modules()) {
     if (seen.insert(item.value._ivalue().get()).second)
-      instances.push_back({item.name, item.value});
+      instances.push_back({item.name, item.value, class_name(item.value)});
   }
   return instances;
 }
 
 int64_t head_count(const torch::jit::Module& module) {
   for (const char* attribute : kHeadAttributes) {
-    if (module.hasattr(attribute) && module.attr(attribute).isInt())
-      return module.attr(attribute).toInt();
+    if (module.hasattr(attribute) && module.attr(attribute).isInt()) return module.attr(attribute).toInt();
   }
   return heads_from_graph(module.type());
 }
 
-// Why a selected module holds no attention attnhook can capture; "" if it holds some.
-std::string why_no_attention(const Instance& instance) {
-  const auto& type = instance.module.type();
-  const std::string which = fmt::format("'{}' ({})", instance.name, class_name(instance.module));
-  if (methods_run_by_forward(type).empty()) return which + " has no forward method";
-  if (count_softmax(type) > 0) return "";
-  const auto fused = fused_ops(type);
-  if (!fused.empty()) {
-    return fmt::format("{} computes no softmax in its forward, only the fused {}", which,
-                       fmt::join(fused, ", "));
+// The attention modules (selection.h): nn.MultiheadAttention, and modules of the user's
+// own classes that compute a softmax or SDPA in their methods and contain no other one.
+std::vector<ModuleCandidate> candidates_of(const std::vector<Instance>& instances) {
+  std::vector<bool> computes(instances.size());
+  for (size_t i = 0; i < instances.size(); ++i) {
+    const bool builtin = instances[i].class_name.rfind(kBuiltinPrefix, 0) == 0;
+    computes[i] = instances[i].class_name == kMultiheadAttention ||
+                  (!builtin && count_attention_ops(instances[i].module.type()) > 0);
   }
-  return which +
-         " computes no softmax in its forward (attention in submodules is captured by selecting "
-         "them)";
+  std::vector<ModuleCandidate> candidates;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    bool attention = computes[i];
+    for (size_t j = 0; j < instances.size() && attention; ++j) {
+      if (computes[j] && is_inside(instances[i].name, instances[j].name)) attention = false;
+    }
+    candidates.push_back({instances[i].name, short_type_name(instances[i].class_name), attention});
+  }
+  return candidates;
+}
+
+// Why the attention of a selected module cannot be captured; "" when it can. A trace
+// made under torch.no_grad() bakes in the fused kernels, which never run the module's
+// softmax; the module is then never called, or calls only the fused kernel.
+std::string why_not_capturable(const std::vector<Instance>& instances, size_t index) {
+  const Instance& instance = instances[index];
+  const auto& type = instance.module.type();
+  if (has_methods(type) && count_attention_ops(type) > 0) return "";
+  std::string fused_where;
+  for (const auto& other : instances) {
+    const bool around = other.name == instance.name || is_inside(other.name, instance.name);
+    const auto fused = unconditional_fused_ops(other.module.type());
+    if (around && !fused.empty()) {
+      fused_where = fmt::format(" runs the fused {} instead", fmt::join(fused, ", "));
+      fused_where = (other.name.empty() ? "(root)" : "'" + other.name + "'") + fused_where;
+    }
+  }
+  const std::string what = fmt::format("'{}' ({})", instance.name, short_type_name(instance.class_name));
+  if (!has_methods(type)) {
+    return fmt::format("{} is never called{}", what, fused_where.empty() ? "" : ": " + fused_where);
+  }
+  return fmt::format("{} computes no softmax{}", what, fused_where.empty() ? "" : ": " + fused_where);
 }
 
 class TorchScriptCapture final : public CaptureMechanism {
@@ -135,77 +156,59 @@ class TorchScriptCapture final : public CaptureMechanism {
 std::unique_ptr<CaptureMechanism> make_torchscript_capture(const torch::jit::Module& model,
                                                            const HookerOptions& options) {
   for (const auto& instance : instances_of(model)) {
-    if (instance.module.type()->hasAttribute(kSlotAttribute)) {
-      throw Error(fmt::format(
-          "AttentionHooker: module '{}' is already hooked (an AttentionHooker::module()); "
-          "hook the original model",
-          instance.name));
-    }
+    ATTNHOOK_CHECK(!instance.module.type()->hasAttribute(kSlotAttribute),
+                   "AttentionHooker: module '{}' is already hooked (an AttentionHooker::module()); hook the "
+                   "original model",
+                   instance.name);
   }
   // A parent's executor inlines its children's graphs on its first run, so edits made
   // after a run would not be seen; a fresh clone has no executors yet.
   torch::jit::Module hooked = model.clone(/*inplace=*/true);
   const std::vector<Instance> instances = instances_of(hooked);
+  const std::vector<size_t> selected = select_attention(candidates_of(instances), options.layer_regex());
 
-  std::vector<ModuleCandidate> candidates;
-  for (const auto& instance : instances) {
-    candidates.push_back({instance.name, class_name(instance.module) == kMultiheadAttention});
+  std::vector<std::string> uncapturable;
+  for (size_t index : selected) {
+    if (std::string why = why_not_capturable(instances, index); !why.empty()) uncapturable.push_back(why);
   }
-  std::vector<size_t> kept;  // indexes into instances, model order
-  std::vector<std::string> reasons;
-  for (size_t index : select_modules(candidates, options.layer_regex())) {
-    const std::string reason = why_no_attention(instances[index]);
-    if (reason.empty()) {
-      kept.push_back(index);
-    } else {
-      reasons.push_back(reason);
-    }
-  }
-  if (kept.empty()) {
-    throw Error(fmt::format("layer_regex '{}' selects no module that computes attention: {}",
-                            options.layer_regex(), fmt::join(reasons, "; ")));
-  }
+  ATTNHOOK_CHECK(uncapturable.empty(),
+                 "cannot capture the attention of {}. A model traced under torch.no_grad() runs fused "
+                 "kernels that never compute the attention weights: trace it in eval mode with grad "
+                 "enabled (torch.jit.trace under torch.enable_grad()), or select other modules",
+                 fmt::join(uncapturable, "; "));
 
   std::vector<std::string> names;
-  for (size_t index : kept) names.push_back(instances[index].name);
-  auto capture =
-      std::make_unique<TorchScriptCapture>(hooked, std::make_shared<Recorder>(names, options));
+  for (size_t index : selected) names.push_back(instances[index].name);
+  auto capture = std::make_unique<TorchScriptCapture>(hooked, std::make_shared<Recorder>(names, options));
 
-  std::unordered_set<const c10::ClassType*> instrumented;
-  for (size_t index : kept) {
+  std::unordered_set<const c10::ClassType*> edited;
+  for (size_t index : selected) {
     const auto& type = instances[index].module.type();
-    if (!instrumented.insert(type.get()).second) continue;
+    if (!edited.insert(type.get()).second) continue;
     add_slot_attribute(type);
-    instrument_softmax(type);
+    instrument_attention(type);
   }
-  // A fused kernel is guarded off in every instance that is or contains a selected module.
-  std::vector<bool> covers(instances.size(), false);
+  // While capturing, the whole tree runs its unfused path: a fused layer beside a
+  // selected one would otherwise mix the two paths' rounding in the output.
   std::unordered_set<const c10::ClassType*> guarded;
-  for (size_t i = 0; i < instances.size(); ++i) {
-    for (size_t index : kept) {
-      covers[i] = covers[i] || i == index || is_inside(instances[i].name, instances[index].name);
-    }
-    const auto& type = instances[i].module.type();
-    if (!covers[i] || guarded.count(type.get()) || fused_ops(type).empty()) continue;
+  for (const auto& instance : instances) {
+    const auto& type = instance.module.type();
+    if (guarded.count(type.get()) || fused_ops(type).empty()) continue;
     guarded.insert(type.get());
     add_slot_attribute(type);
-    guard_fused_paths(type, instances[i].name);
+    guard_fused_paths(type);
   }
 
-  // Every instance of an edited class needs the attribute; those that neither record
-  // nor guard get -1.
+  // Every instance of an edited class needs the attribute: those that record get their
+  // module's slot, those that only guard fused paths a slot that records nothing.
   for (size_t i = 0; i < instances.size(); ++i) {
     auto module = instances[i].module;
     if (!module.type()->hasAttribute(kSlotAttribute)) continue;
-    const auto position = std::find(kept.begin(), kept.end(), i);
-    const bool records = position != kept.end();
-    int64_t slot = -1;
-    if (records || (covers[i] && guarded.count(module.type().get()))) {
-      SlotTarget target{capture->recorder(), records ? position - kept.begin() : -1,
-                        records ? head_count(module) : 0};
-      slot = capture->add_slot(std::move(target));
-    }
-    module._ivalue()->setAttr(kSlotAttribute, slot);
+    const auto position = std::find(selected.begin(), selected.end(), i);
+    const bool records = position != selected.end();
+    SlotTarget target{capture->recorder(), records ? position - selected.begin() : -1,
+                      records ? head_count(module) : 0};
+    module._ivalue()->setAttr(kSlotAttribute, capture->add_slot(std::move(target)));
   }
   return capture;
 }

@@ -1,4 +1,4 @@
-// Internal: the capture mechanism for TorchScript modules (an IR wrap of forward).
+// Internal: the capture mechanism for TorchScript modules (an IR rewrite of a clone).
 #pragma once
 
 #include <memory>
@@ -9,9 +9,10 @@
 
 namespace attnhook::detail {
 
-// Selects modules of `model` by options.layer_regex() and prepares a hooked clone
-// (hooked_module()) that shares the original's parameters. Throws attnhook::Error on a
-// bad pattern, an empty selection, or a selected module where no attention is found.
+// Selects the attention modules of `model` by options.layer_regex() (selection.h) and
+// prepares a hooked clone (hooked_module()) that shares the original's parameters.
+// Throws attnhook::Error on a bad pattern, an empty selection, or a selected module
+// whose attention cannot be captured (a trace that baked in a fused kernel instead).
 std::unique_ptr<CaptureMechanism> make_torchscript_capture(const torch::jit::Module& model,
                                                            const HookerOptions& options);
 

@@ -1,11 +1,14 @@
 #include "capture/torchscript/script_ops.h"
 
 #include "capture/batch_heads.h"
+#include "capture/sdpa_weights.h"
 
 #include <ATen/record_function.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/library.h>
 
 #include <atomic>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -51,15 +54,30 @@ SlotTable& slot_table() {
 
 bool capturing_op(int64_t slot) { return slot > 0 && slot_table().capturing(slot); }
 
-void record_op(const at::Tensor& weights, int64_t slot) {
-  if (slot <= 0) return;
+// The recording target of `slot`, if its hooker is capturing.
+std::optional<SlotTarget> capturing_target(int64_t slot) {
   SlotTarget target;
-  if (!slot_table().find(slot, target) || target.module_index < 0) return;
-  if (!target.recorder->active() || !weights.defined()) return;
+  if (slot <= 0 || !slot_table().find(slot, target) || target.module_index < 0) return std::nullopt;
+  if (!target.recorder->active()) return std::nullopt;
+  return target;
+}
+
+void record_op(const at::Tensor& weights, int64_t slot) {
+  const auto target = capturing_target(slot);
+  if (!target || !weights.defined()) return;
   at::DisableRecordFunctionGuard no_observation;  // the view is an ATen op too
-  const at::Tensor per_head = as_batch_heads(weights, target.num_heads);
-  if (per_head.defined())
-    target.recorder->record(static_cast<size_t>(target.module_index), per_head);
+  target->recorder->record(static_cast<size_t>(target->module_index), as_batch_heads(weights, target->num_heads));
+}
+
+void record_sdpa_op(const at::Tensor& query, const at::Tensor& key, const std::optional<at::Tensor>& attn_mask,
+                    bool is_causal, std::optional<double> scale, bool enable_gqa, int64_t slot) {
+  const auto target = capturing_target(slot);
+  if (!target) return;
+  at::DisableRecordFunctionGuard no_observation;  // torch::nn hookers need not see the recomputation
+  std::optional<at::NoGradGuard> no_grad;
+  if (!target->recorder->options().keep_grad()) no_grad.emplace();
+  const at::Tensor weights = sdpa_weights({query, key, attn_mask, is_causal, scale, enable_gqa});
+  target->recorder->record(static_cast<size_t>(target->module_index), weights);
 }
 
 }  // namespace
@@ -80,6 +98,10 @@ TORCH_LIBRARY(attnhook, m) {
   m.def(torch::schema("attnhook::record(Tensor weights, int slot) -> ()",
                       c10::AliasAnalysisKind::CONSERVATIVE),
         &record_op);
+  m.def(torch::schema("attnhook::record_sdpa(Tensor query, Tensor key, Tensor? attn_mask, bool is_causal, "
+                      "float? scale, bool enable_gqa, int slot) -> ()",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        &record_sdpa_op);
 }
 
 }  // namespace attnhook::detail

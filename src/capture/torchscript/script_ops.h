@@ -3,11 +3,15 @@
 //
 //   attnhook::capturing(int slot) -> bool         true while slot's hooker is capturing
 //   attnhook::record(Tensor weights, int slot) -> ()   records a softmax output
+//   attnhook::record_sdpa(Tensor query, Tensor key, Tensor? attn_mask, bool is_causal,
+//                         float? scale, bool enable_gqa, int slot) -> ()
+//       records the weights of a scaled_dot_product_attention call, recomputed from its
+//       inputs (sdpa_weights.h) only while slot's hooker is capturing
 //
 // Every hooked module instance carries an int attribute (kSlotAttribute) holding a
 // slot id; instances that share one ClassType are told apart by it. Slot ids come from
 // a process-wide counter and are never reused, so a graph that outlives its hooker
-// finds no slot and records nothing (slot -1: never hooked). Both ops are registered
+// finds no slot and records nothing (slot -1: never hooked). The ops are registered
 // with AliasAnalysisKind::CONSERVATIVE: the JIT treats them as side effects and
 // neither removes, folds nor reorders them.
 #pragma once
@@ -22,6 +26,7 @@ namespace attnhook::detail {
 inline constexpr char kSlotAttribute[] = "_attnhook_slot";
 inline constexpr char kCapturingOp[] = "attnhook::capturing";
 inline constexpr char kRecordOp[] = "attnhook::record";
+inline constexpr char kRecordSdpaOp[] = "attnhook::record_sdpa";
 
 // What a slot records into. module_index < 0: the instance only guards fused fast
 // paths (capturing() is true while the recorder is active) and records nothing.
