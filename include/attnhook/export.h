@@ -5,7 +5,7 @@
 //   file.values = hooker.values();        // name -> calls, each [batch, heads, tgt, src]
 //   attnhook::save_json(file, "attn.json");
 //   attnhook::save_npz(file, "attn.npz");
-//   auto back = attnhook::load_attention("attn.json");   // .json or .npz, by extension
+//   auto back = attnhook::load_attention("attn.json");   // .json or .npz (name or content)
 //
 // attn.json, attnhook's schema (version 1):
 //   {"format": "attnhook", "version": 1, "model": "m.pt", "text": "...",
@@ -26,7 +26,10 @@
 // "<layer name>/<call>" (e.g. "layers.0.self_attn/0"), shape [B, H, T, S]; the tokens,
 // if any, as a unicode array "tokens" (and "src_tokens", and per layer
 // "<layer name>/tgt_tokens", "<layer name>/src_tokens"); "text" and "model" as 0-d
-// unicode arrays. The order of entries is model order, then call order.
+// unicode arrays. The order of entries is model order, then call order. Entries are
+// stored (not compressed), their data 64-byte aligned (padding in the zip local header's
+// extra field), so a stored float32 array is read in place from the mapped file; files
+// from numpy.savez and numpy.savez_compressed (float16/32/64) are read too.
 //
 // view.html (save_html): one self-contained page (no network, no CDN) with a head view
 // (tokens on two sides, lines weighted by attention, hover a token to filter, click a
@@ -34,10 +37,20 @@
 // enlarge), for one batch item. Axis labels: the layer's own tokens, else the file's
 // (src_tokens for keys), else positions 0, 1, ...
 //
-// Errors are attnhook::Error naming the file: missing or unreadable files, malformed
-// JSON (with line and column), a schema mismatch (naming the field), shapes that do
-// not match their values. Files are written to a temporary file and renamed, so a
-// failed save leaves nothing behind.
+// Attention files are untrusted input, read defensively: every declared size is checked
+// before memory is reserved for it (limits: an input file of at most 16 GiB, at most 2^30
+// numbers in one call, JSON nested at most 64 deep), zip entries are read one at a time
+// with their length and CRC-32 checked, text must be UTF-8. Errors are attnhook::Error
+// naming the file and the field, quoting input cut short and with control characters
+// escaped: missing or unreadable files, directories and devices, a file over the size
+// limit, malformed JSON (with line and column), a schema mismatch, a shape that is
+// negative, over the limit or does not match its values, a number beyond float32, a
+// broken zip or .npy header, a size the data does not have, a CRC-32 mismatch, text that
+// is not UTF-8.
+//
+// Files are written to a temporary file beside the target and renamed, so a failed save
+// leaves nothing behind. "-" is standard output; a symbolic link is followed (the file it
+// points to is replaced, the link stays); a device or FIFO is written directly.
 #pragma once
 
 #include <cstdint>
@@ -73,7 +86,7 @@ void save_html(const AttentionFile& file, const std::string& path, int64_t batch
 // Either JSON schema, detected from the content.
 AttentionFile load_json(const std::string& path);
 AttentionFile load_npz(const std::string& path);
-// By extension: ".npz" -> load_npz, anything else -> load_json.
+// A name ending in ".npz", or bytes that start like a zip -> load_npz; else load_json.
 AttentionFile load_attention(const std::string& path);
 
 }  // namespace attnhook

@@ -39,7 +39,9 @@
 // a bad option (negative columns or cell_size, vmin >= vmax, non-finite vmin/vmax), an
 // image too large (over 32768 pixels a side), and a path that cannot be written. Nothing
 // is written on error: the picture is drawn in memory, written to a temporary file in the
-// same directory, and renamed over `path` only when complete.
+// same directory, and renamed over `path` only when complete. `path` "-" is standard
+// output; a symbolic link is followed (its target is replaced, the link stays); a device
+// or FIFO is written directly (a write error such as "No space left on device" is named).
 //
 // The model view (after bertviz's): every head of every recorded layer as a thumbnail.
 //

@@ -5,9 +5,16 @@
 // extract runs in the plugin attnhook-extract.so, loaded on demand.
 #pragma once
 
+#include <cstdio>
+#include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "attnhook/error.h"
+#include "read_limits.h"
+#include "utf8.h"
 
 namespace attnhook::cli {
 
@@ -31,12 +38,14 @@ struct PlotArgs {
   int64_t call = 0;
   int64_t batch = 0;
   std::string output;
+  detail::ReadLimits limits;  // --max-input-bytes
 };
 
 struct ModelViewArgs {
   std::string input;
   int64_t batch = 0;
   std::string output;
+  detail::ReadLimits limits;  // --max-input-bytes
 };
 
 struct PrepareArgs {
@@ -44,6 +53,7 @@ struct PrepareArgs {
   int64_t batch = 0;
   std::vector<std::string> pad_tokens = {"[PAD]", "<pad>", "<PAD>"};
   std::string output;
+  detail::ReadLimits limits;  // --max-input-bytes
 };
 
 struct HtmlArgs {
@@ -51,7 +61,31 @@ struct HtmlArgs {
   int64_t batch = 0;
   std::string title;
   std::string output;
+  detail::ReadLimits limits;  // --max-input-bytes
 };
+
+// Exit codes: 0 success, 1 the work failed (bad file, bad model, bad value, cannot write),
+// 2 the command line is wrong (unknown subcommand or flag, missing argument).
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// Prints the error a subcommand threw and returns its exit code. An attnhook::Error is the
+// user's problem and says what is wrong; anything else escaped a check and is reported as
+// a bug, never in the words of a user error.
+inline int report_failure(const std::exception_ptr& failure, std::FILE* out = stderr) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const attnhook::Error& e) {
+    std::fprintf(out, "attnhook: %s\n", e.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(out, "attnhook: out of memory (the input needs more memory than this machine has)\n");
+  } catch (const std::exception& e) {
+    std::fprintf(out, "attnhook: internal error (a bug): %s\n", detail::printable(e.what(), 400).c_str());
+  } catch (...) {
+    std::fprintf(out, "attnhook: internal error (a bug): an unknown exception\n");
+  }
+  return kExitFailed;
+}
 
 // The whole of `text` as an integer, or none (empty, trailing characters, out of range).
 std::optional<int64_t> parse_integer(const std::string& text);

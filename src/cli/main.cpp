@@ -3,19 +3,31 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <csignal>
+
 #include "attnhook/error.h"
 #include "commands.h"
 
 namespace {
 
-// Exit codes: 0 success, 1 the work failed (bad file, bad model, bad value, cannot
-// write), 2 the command line is wrong (unknown subcommand or flag, missing argument).
-constexpr int kFailed = 1;
-constexpr int kUsage = 2;
+constexpr int kUsage = attnhook::cli::kExitUsage;
 
 const char* kFooter = R"(
 Exit codes: 0 success, 1 failure (bad input, model or output), 2 usage error.
-Outputs are written to a temporary file and renamed: a failed run leaves no partial file.)";
+Outputs are written to a temporary file and renamed: a failed run leaves no partial file.
+-o - writes to standard output; devices and FIFOs are written directly; symbolic links
+are followed. Attention files are untrusted input: see --max-input-bytes.)";
+
+// --max-input-bytes on a subcommand that reads an attention file.
+void add_input_limit(CLI::App* command, attnhook::detail::ReadLimits& limits) {
+  command
+      ->add_option_function<uint64_t>(
+          "--max-input-bytes", [&limits](const uint64_t& bytes) { limits.max_input_bytes(bytes); },
+          fmt::format("Refuse input files larger than this (default {} GiB; suffixes K, M, G, T are powers "
+                      "of 1024)",
+                      attnhook::detail::ReadLimits().max_input_bytes() >> 30))
+      ->transform(CLI::AsSizeValue(false));
+}
 
 }  // namespace
 
@@ -54,6 +66,7 @@ int main(int argc, char** argv) {
   plot_cmd->add_option("--call", plot.call, "Which call of the layer")->capture_default_str();
   plot_cmd->add_option("--batch", plot.batch, "Batch item")->capture_default_str();
   plot_cmd->add_option("-o,--output", plot.output, "PNG file")->required();
+  add_input_limit(plot_cmd, plot.limits);
   plot_cmd->footer("Example: attnhook plot -i attn.json --layer layers.0.self_attn --head all -o layer0.png");
 
   cli::ModelViewArgs view;
@@ -61,6 +74,7 @@ int main(int argc, char** argv) {
   view_cmd->add_option("-i,--input", view.input, "attn.json or attn.npz")->required();
   view_cmd->add_option("--batch", view.batch, "Batch item")->capture_default_str();
   view_cmd->add_option("-o,--output", view.output, "PNG file")->required();
+  add_input_limit(view_cmd, view.limits);
   view_cmd->footer("Example: attnhook model-view -i attn.json -o model.png");
 
   cli::PrepareArgs prepare;
@@ -69,6 +83,7 @@ int main(int argc, char** argv) {
   prepare_cmd->add_option("--batch", prepare.batch, "Batch item")->capture_default_str();
   prepare_cmd->add_option("--pad-token", prepare.pad_tokens, "Tokens removed as padding")->capture_default_str();
   prepare_cmd->add_option("-o,--output", prepare.output, "JSON file")->required();
+  add_input_limit(prepare_cmd, prepare.limits);
   prepare_cmd->footer("Example: attnhook prepare -i attn.json -o backend.json");
 
   cli::HtmlArgs html;
@@ -77,6 +92,7 @@ int main(int argc, char** argv) {
   html_cmd->add_option("--batch", html.batch, "Batch item")->capture_default_str();
   html_cmd->add_option("--title", html.title, "Page title (default: the model)");
   html_cmd->add_option("-o,--output", html.output, "HTML file")->required();
+  add_input_limit(html_cmd, html.limits);
   html_cmd->footer("Example: attnhook html -i attn.json -o view.html   (open it in any browser, offline)");
 
   if (argc > 1 && argv[1][0] != '-') {
@@ -85,7 +101,7 @@ int main(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands({})) known |= sub->get_name() == command;
     if (!known) {
       fmt::print(stderr, "attnhook: unknown subcommand '{}'; subcommands: extract, plot, model-view, prepare, html\n",
-                 command);
+                 attnhook::detail::printable(command));
       return kUsage;
     }
   }
@@ -95,18 +111,17 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);  // prints help, or the error with a hint
     return code == 0 ? 0 : kUsage;
   }
+  // A closed pipe (attnhook plot ... -o - | head) is a write error with a message and
+  // exit code 1, not a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     if (*extract_cmd) cli::extract(extract);
     if (*plot_cmd) cli::plot(plot);
     if (*view_cmd) cli::model_view(view);
     if (*prepare_cmd) cli::prepare(prepare);
     if (*html_cmd) cli::html(html);
-  } catch (const attnhook::Error& e) {
-    fmt::print(stderr, "attnhook: {}\n", e.what());
-    return kFailed;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "attnhook: {}\n", e.what());
-    return kFailed;
+  } catch (...) {
+    return cli::report_failure(std::current_exception());
   }
   return 0;
 }

@@ -7,9 +7,19 @@
 namespace attnhook::detail {
 
 namespace {
+// Checked: a shape whose count is negative or overflows is an error, never a wrapped count.
 int64_t product(const std::vector<int64_t>& shape) {
   int64_t count = 1;
-  for (int64_t size : shape) count *= size;
+  bool zero = false;
+  for (int64_t size : shape) {
+    if (size < 0) throw Error(fmt::format("shape {} has a negative dimension", shape_text(shape)));
+    zero |= size == 0;
+  }
+  if (zero) return 0;
+  for (int64_t size : shape) {
+    if (__builtin_mul_overflow(count, size, &count))
+      throw Error(fmt::format("shape {} has more elements than an int64 counts", shape_text(shape)));
+  }
   return count;
 }
 }  // namespace

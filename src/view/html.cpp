@@ -41,11 +41,18 @@ std::string script_safe(const std::string& json) {
   return safe;
 }
 
+// JSON text of `value`; bytes that are not UTF-8 become U+FFFD (the readers refuse
+// them, but the C++ API may be handed any bytes).
+template <typename T>
+std::string dump(const T& value) {
+  return nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string positions(int64_t length, std::vector<std::string> labels) {
   if (labels.empty()) {
     for (int64_t i = 0; i < length; ++i) labels.push_back(std::to_string(i));
   }
-  return nlohmann::json(labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return dump(labels);
 }
 
 }  // namespace
@@ -70,7 +77,7 @@ std::vector<std::string> AttentionData::labels(const std::string& layer, int64_t
 
 void write_html(const AttentionData& file, const std::string& path, int64_t batch, const std::string& title) {
   std::string payload =
-      "{\"title\":" + nlohmann::json(title.empty() ? file.model : title).dump() + ",\"layers\":[";
+      "{\"title\":" + dump(title.empty() ? file.model : title) + ",\"layers\":[";
   bool first = true;
   for (const auto& [name, calls] : file.values) {
     for (size_t c = 0; c < calls.size(); ++c) {
@@ -85,7 +92,7 @@ void write_html(const AttentionData& file, const std::string& path, int64_t batc
       const FloatArray weights = calls[c][batch];
       const int64_t heads = weights.size(0), rows = weights.size(1), cols = weights.size(2);
       payload += fmt::format("{}{{\"name\":{},\"call\":{},\"tgt_tokens\":{},\"src_tokens\":{},\"heads\":[",
-                             first ? "" : ",", nlohmann::json(name).dump(), c,
+                             first ? "" : ",", dump(name), c,
                              positions(rows, file.labels(name, rows, false)), positions(cols, file.labels(name, cols, true)));
       first = false;
       const float* data = weights.data();

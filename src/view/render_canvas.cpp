@@ -181,6 +181,7 @@ namespace {
 
 struct PngFailure {
   char message[256];
+  int error;  // errno of a failed write: "No space left on device", not libpng's "Write Error"
 };
 
 [[noreturn]] void on_png_error(png_structp png, png_const_charp message) {
@@ -190,6 +191,14 @@ struct PngFailure {
 }
 
 void on_png_warning(png_structp, png_const_charp) {}
+
+void on_png_write(png_structp png, png_bytep data, size_t length) {
+  auto* file = static_cast<FILE*>(png_get_io_ptr(png));
+  if (std::fwrite(data, 1, length, file) != length) {
+    static_cast<PngFailure*>(png_get_error_ptr(png))->error = errno ? errno : EIO;
+    png_error(png, "write failed");
+  }
+}
 
 // C-style on purpose: libpng reports errors by longjmp, which must not skip destructors,
 // so nothing here has one. Returns false with failure->message set.
@@ -207,7 +216,7 @@ bool write_png(FILE* file, const Canvas& canvas, int compression_level, PngFilte
     png_destroy_write_struct(&png, &info);
     return false;
   }
-  png_init_io(png, file);
+  png_set_write_fn(png, file, on_png_write, nullptr);
   png_set_compression_level(png, compression_level);
   png_set_filter(png, PNG_FILTER_TYPE_BASE,
                  filter == PngFilter::kUp ? PNG_FILTER_UP : PNG_FILTER_NONE);
@@ -228,7 +237,7 @@ void save_png_atomically(const Canvas& canvas, const std::string& path, int comp
   write_atomically(path, "attention image", [&](std::FILE* file, std::string& error) {
     PngFailure failure{};
     const bool written = write_png(file, canvas, compression_level, filter, &failure);
-    if (!written) error = failure.message;
+    if (!written) error = failure.error ? std::strerror(failure.error) : failure.message;
     return written;
   });
 }

@@ -1,0 +1,373 @@
+// Reading attn.json (attnhook's schema and the flat one of Python scripts), in passes over
+// the mapped text, so that only the numbers a command draws are ever converted:
+//   1. check the whole text (syntax, nesting, UTF-8) and read the small top-level fields;
+//   2. walk the layers: names, labels, shapes; count each array of numbers (skimmed);
+//   3. read(): convert the numbers of one call.
+// Passes 1 and 2 give back the pages behind them (InputFile::release), so a 1 GB file
+// costs the memory of the call drawn, not of the file.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "attention_data.h"
+#include "attnhook/error.h"
+#include "input_file.h"
+#include "json_scanner.h"
+#include "utf8.h"
+
+namespace attnhook::detail {
+namespace {
+
+using Kind = JsonScanner::Kind;
+
+// One call of attnhook's schema: its shape, and where its numbers are.
+struct CallSpan {
+  std::vector<int64_t> shape;
+  size_t values_at = 0;  // the '[' of "values"
+};
+
+// One layer of the flat schema: attention_matrices[l], [head][i][j].
+struct FlatLayer {
+  int64_t heads = 0, rows = 0, cols = 0;
+  size_t at = 0;  // its '['
+};
+
+class JsonReader : public AttentionReader {
+ public:
+  JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& limits);
+  FloatArray read(size_t layer, size_t call) const override;
+
+ private:
+  [[noreturn]] void fail(const std::string& what, size_t at) const;
+  JsonScanner scanner() const;
+  std::vector<std::string> read_strings(JsonScanner& json, const std::string& where) const;
+  std::string read_text(JsonScanner& json, const char* key) const;
+  void index_attnhook_layers(size_t layers_at);
+  void index_flat_layers(size_t matrices_at);
+  std::vector<int64_t> read_shape(JsonScanner& json, const std::string& where) const;
+  float number(JsonScanner& json, const std::string& where, int64_t index) const;
+
+  std::string path_;
+  ReadLimits limits_;
+  std::shared_ptr<const InputFile> file_;
+  std::vector<std::vector<CallSpan>> calls_;  // attnhook's schema, per layer
+  bool flat_ = false;                         // which schema
+  std::vector<FlatLayer> flat_layers_;        // the flat schema
+};
+
+JsonReader::JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& limits)
+    : path_(file->path()), limits_(limits), file_(std::move(file)) {
+  JsonScanner json = scanner();
+  // Pass 1: the whole text is checked here; the later passes rely on it.
+  if (json.next_kind() != Kind::kObject) {
+    const size_t at = json.position();
+    json.skip_value();
+    if (!json.at_end()) json.syntax_error("more text after the top-level value", json.position());
+    fail("the top level must be an object", at);
+  }
+  std::optional<size_t> format_at, version_at, layers_at, matrices_at;
+  json.begin_object();
+  for (std::string key; json.next_member(key);) {
+    json.next_kind();
+    const size_t at = json.position();
+    if (key == "format") {
+      format_at = at;
+    } else if (key == "version") {
+      version_at = at;
+    } else if (key == "layers") {
+      layers_at = at;
+    } else if (key == "attention_matrices") {
+      matrices_at = at;
+    } else if (key == "model" || key == "text") {
+      (key == "model" ? info_.model : info_.text) = read_text(json, key.c_str());
+      continue;
+    } else if (key == "tokens" || key == "src_tokens") {
+      (key == "tokens" ? info_.tokens : info_.src_tokens) = read_strings(json, key);
+      continue;
+    }
+    json.skip_value();
+  }
+  if (!json.at_end()) json.syntax_error("more text after the top-level value", json.position());
+
+  if (format_at) {
+    json.seek(*format_at, 1);
+    if (json.next_kind() != Kind::kString) fail(fmt::format("\"format\" must be the string \"attnhook\", not {}", json.describe(*format_at)), *format_at);
+    const std::string format = json.read_string();
+    if (format != "attnhook") fail(fmt::format("unknown format \"{}\"", printable(format, 40)), *format_at);
+    if (!version_at) fail("\"version\" is missing (this reader knows 1)", *format_at);
+    json.seek(*version_at, 1);
+    const bool number = json.next_kind() == Kind::kNumber;
+    const std::string_view version = number ? json.read_number_text() : std::string_view();
+    if (version != "1") {
+      fail(fmt::format("unsupported version {} (this reader knows 1)",
+                       number ? printable(version, 40) : json.describe(*version_at)),
+           *version_at);
+    }
+    if (!layers_at) fail("\"layers\" must be an array", *format_at);
+    index_attnhook_layers(*layers_at);
+  } else if (matrices_at) {
+    flat_ = true;
+    index_flat_layers(*matrices_at);
+  } else {
+    fail("neither attnhook's schema (\"format\": \"attnhook\") nor the flat one (\"attention_matrices\")", 0);
+  }
+  file_->release(0, file_->bytes().size());
+}
+
+JsonScanner JsonReader::scanner() const {
+  JsonScanner json(file_->bytes(), path_, limits_.max_nesting_depth());
+  auto file = file_;
+  json.release_behind([file](size_t at) { file->release(0, at); });
+  return json;
+}
+
+void JsonReader::fail(const std::string& what, size_t at) const {
+  JsonScanner json(file_->bytes(), path_, limits_.max_nesting_depth());
+  throw Error(fmt::format("attention file '{}': {} ({})", printable(path_, 4096), what, json.location(at)));
+}
+
+std::string JsonReader::read_text(JsonScanner& json, const char* key) const {
+  const Kind kind = json.next_kind();
+  if (kind == Kind::kNull) return json.read_null(), "";
+  if (kind != Kind::kString) fail(fmt::format("\"{}\" must be a string, not {}", key, json.describe(json.position())), json.position());
+  return json.read_string();
+}
+
+std::vector<std::string> JsonReader::read_strings(JsonScanner& json, const std::string& where) const {
+  std::vector<std::string> out;
+  if (json.read_null()) return out;
+  if (json.next_kind() != Kind::kArray) fail(where + " must be an array of strings", json.position());
+  json.begin_array();
+  while (json.next_element()) {
+    if (json.next_kind() != Kind::kString) fail(fmt::format("{}[{}] must be a string", where, out.size()), json.position());
+    out.push_back(json.read_string());
+  }
+  return out;
+}
+
+std::vector<int64_t> JsonReader::read_shape(JsonScanner& json, const std::string& where) const {
+  const Kind kind = json.next_kind();
+  const size_t at = json.position();
+  if (kind != Kind::kArray) fail(where + ".shape must be [batch, heads, tgt_len, src_len]", at);
+  std::vector<int64_t> shape;
+  json.begin_array();
+  while (json.next_element()) {
+    const Kind size_kind = json.next_kind();
+    const size_t size_at = json.position();
+    int64_t size = -1;
+    if (size_kind == Kind::kNumber) {
+      const std::string_view text = json.read_number_text();
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), size);
+      if (error != std::errc() || end != text.data() + text.size()) size = -1;  // 1.5, 1e3, -1, 2^63
+    } else {
+      json.skip_value();
+    }
+    if (size < 0) fail(where + ".shape must hold non-negative integers", size_at);
+    shape.push_back(size);
+  }
+  if (shape.size() != 4) fail(where + ".shape must be [batch, heads, tgt_len, src_len]", at);
+  return shape;
+}
+
+void JsonReader::index_attnhook_layers(size_t layers_at) {
+  JsonScanner json = scanner();
+  json.seek(layers_at, 1);
+  if (json.next_kind() != Kind::kArray) fail("\"layers\" must be an array", layers_at);
+  json.begin_array();
+  for (size_t l = 0; json.next_element(); ++l) {
+    const size_t layer_at = json.position();
+    const std::string where = fmt::format("layers[{}]", l);
+    if (json.next_kind() != Kind::kObject) fail(where + " must be an object {name, calls}", layer_at);
+    std::optional<std::string> name;
+    std::optional<LayerTokens> own;
+    bool has_calls = false;
+    std::vector<CallSpan> calls;
+    json.begin_object();
+    for (std::string key; json.next_member(key);) {
+      const Kind kind = json.next_kind();
+      const size_t at = json.position();
+      if (key == "name") {
+        if (kind != Kind::kString) fail(where + ".name must be a string", at);
+        name = json.read_string();
+      } else if (key == "tgt_tokens" || key == "src_tokens") {
+        if (!own) own.emplace();
+        (key == "tgt_tokens" ? own->tgt : own->src) = read_strings(json, where + "." + key);
+      } else if (key == "calls") {
+        if (kind != Kind::kArray) fail(where + ".calls must be an array", at);
+        has_calls = true;
+        calls.clear();
+        json.begin_array();
+        for (size_t c = 0; json.next_element(); ++c) {
+          const std::string call_where = fmt::format("{}.calls[{}]", where, c);
+          const size_t call_at = json.position();
+          if (json.next_kind() != Kind::kObject) fail(call_where + " must be an object {shape, values}", call_at);
+          std::optional<std::vector<int64_t>> shape;
+          std::optional<size_t> values_at;
+          int64_t count = 0, not_a_number = -1;
+          json.begin_object();
+          for (std::string member; json.next_member(member);) {
+            if (member == "shape") {
+              shape = read_shape(json, call_where);
+            } else if (member == "values") {
+              if (json.next_kind() != Kind::kArray) fail(call_where + ".values must be an array", json.position());
+              values_at = json.position();
+              count = json.skim_numbers(not_a_number);
+              if (not_a_number >= 0) fail(fmt::format("{}.values[{}] must be a number", call_where, not_a_number), json.position());
+            } else {
+              json.skim_value();
+            }
+          }
+          if (!shape) fail(call_where + ".shape must be [batch, heads, tgt_len, src_len]", call_at);
+          if (!values_at) fail(call_where + ".values must be an array", call_at);
+          const int64_t needed = checked_element_count(
+              *shape, limits_.max_array_elements(),
+              fmt::format("attention file '{}': {}", printable(path_, 4096), call_where));
+          if (count != needed) {
+            fail(fmt::format("{}.values has {} numbers, shape {} needs {}", call_where, count, shape_text(*shape), needed),
+                 *values_at);
+          }
+          calls.push_back({std::move(*shape), *values_at});
+        }
+      } else {
+        json.skim_value();
+      }
+    }
+    if (!name) fail(where + ".name must be a string", layer_at);
+    if (!has_calls) fail(where + ".calls must be an array", layer_at);
+    if (own) info_.layer_tokens[*name] = std::move(*own);
+    layers_.push_back({*name, calls.size()});
+    calls_.push_back(std::move(calls));
+  }
+}
+
+void JsonReader::index_flat_layers(size_t matrices_at) {
+  JsonScanner json = scanner();
+  json.seek(matrices_at, 1);
+  if (json.next_kind() != Kind::kArray) fail("\"attention_matrices\" must be an array [layer][head][i][j]", matrices_at);
+  json.begin_array();
+  for (size_t l = 0; json.next_element(); ++l) {
+    const std::string where = fmt::format("attention_matrices[{}]", l);
+    FlatLayer layer;
+    layer.at = json.position();
+    const std::string not_3d = where + " must be a non-empty [head][i][j] array";
+    if (json.next_kind() != Kind::kArray) fail(not_3d, layer.at);
+    json.begin_array();
+    for (int64_t h = 0; json.next_element(); ++h) {
+      if (json.next_kind() != Kind::kArray) {
+        fail(h == 0 ? not_3d : fmt::format("{}[{}] must have {} rows like head 0", where, h, layer.rows), json.position());
+      }
+      const size_t head_at = json.position();
+      int64_t rows = 0;
+      json.begin_array();
+      for (; json.next_element(); ++rows) {
+        const size_t row_at = json.position();
+        if (json.next_kind() != Kind::kArray) {
+          if (h == 0 && rows == 0) fail(not_3d, row_at);
+          fail(fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, rows, layer.cols), row_at);
+        }
+        int64_t not_a_number = -1;
+        const int64_t cols = json.skim_numbers(not_a_number);
+        if (not_a_number >= 0) fail(fmt::format("{}[{}][{}][{}] must be a number", where, h, rows, not_a_number), json.position());
+        if (h == 0 && rows == 0) {
+          if (cols == 0) fail(not_3d, row_at);
+          layer.cols = cols;
+        } else if (cols != layer.cols) {
+          fail(fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, rows, layer.cols), row_at);
+        }
+      }
+      if (h == 0) {
+        if (rows == 0) fail(not_3d, head_at);
+        layer.rows = rows;
+      } else if (rows != layer.rows) {
+        fail(fmt::format("{}[{}] must have {} rows like head 0", where, h, layer.rows), head_at);
+      }
+      layer.heads = h + 1;
+    }
+    if (layer.heads == 0) fail(not_3d, layer.at);
+    checked_element_count({1, layer.heads, layer.rows, layer.cols}, limits_.max_array_elements(),
+                          fmt::format("attention file '{}': {}", printable(path_, 4096), where));
+    layers_.push_back({std::to_string(l), 1});
+    flat_layers_.push_back(layer);
+  }
+}
+
+// A JSON number as float32. Numbers beyond float32's range are an error, not infinity:
+// an attention weight of 1e39 is a broken file. Numbers too small for float32 become 0.
+float JsonReader::number(JsonScanner& json, const std::string& where, int64_t index) const {
+  if (json.read_null()) return std::numeric_limits<float>::quiet_NaN();
+  const size_t at = json.position();
+  const std::string_view text = json.read_number_text();
+  float value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc() && end == text.data() + text.size()) return value;
+  // Out of float32's range (the grammar was checked): too large, or too small.
+  double wide = 0;
+  const auto [wide_end, wide_error] = std::from_chars(text.data(), text.data() + text.size(), wide);
+  bool tiny;
+  if (wide_error == std::errc()) {
+    tiny = std::fabs(wide) < 1;
+  } else {
+    // Beyond double too: the decimal exponent of the first significant digit decides.
+    int64_t exponent = 0, integer_digits = 0, leading_zeros = 0;
+    size_t k = text[0] == '-';
+    for (; k < text.size() && text[k] >= '0' && text[k] <= '9'; ++k) integer_digits += integer_digits || text[k] != '0';
+    if (k < text.size() && text[k] == '.') {
+      for (++k; k < text.size() && text[k] == '0'; ++k) ++leading_zeros;
+      while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+    }
+    if (k < text.size()) {  // e[+-]digits, saturated
+      const bool negative = text[k + 1] == '-';
+      for (k += 1 + (text[k + 1] == '-' || text[k + 1] == '+'); k < text.size(); ++k) exponent = std::min<int64_t>(exponent * 10 + (text[k] - '0'), int64_t{1} << 40);
+      if (negative) exponent = -exponent;
+    }
+    tiny = (integer_digits > 0 ? integer_digits - 1 : -leading_zeros - 1) + exponent < 0;
+  }
+  if (tiny) return text[0] == '-' ? -0.0f : static_cast<float>(wide);
+  fail(fmt::format("{}[{}] = {} is out of float32's range", where, index, printable(text, 40)), at);
+}
+
+FloatArray JsonReader::read(size_t layer, size_t call) const {
+  JsonScanner json = scanner();
+  std::vector<float> values;
+  std::vector<int64_t> shape;
+  size_t begin = 0;
+  if (flat_) {
+    const FlatLayer& flat = flat_layers_.at(layer);
+    shape = {1, flat.heads, flat.rows, flat.cols};
+    values.reserve(flat.heads * flat.rows * flat.cols);
+    const std::string where = fmt::format("attention_matrices[{}]", layer);
+    begin = flat.at;
+    json.seek(flat.at, 2);
+    json.begin_array();
+    for (int64_t h = 0; json.next_element(); ++h) {
+      json.begin_array();
+      for (int64_t i = 0; json.next_element(); ++i) {
+        json.begin_array();
+        const std::string row = fmt::format("{}[{}][{}]", where, h, i);
+        for (int64_t j = 0; json.next_element(); ++j) values.push_back(number(json, row, j));
+      }
+    }
+  } else {
+    const CallSpan& span = calls_.at(layer).at(call);
+    shape = span.shape;
+    values.reserve(checked_element_count(shape, limits_.max_array_elements(), path_));
+    const std::string where = fmt::format("layers[{}].calls[{}].values", layer, call);
+    begin = span.values_at;
+    json.seek(span.values_at, 5);
+    json.begin_array();
+    for (int64_t i = 0; json.next_element(); ++i) values.push_back(number(json, where, i));
+  }
+  file_->release(begin, json.position());
+  return FloatArray(std::move(shape), std::move(values));
+}
+
+}  // namespace
+
+std::unique_ptr<AttentionReader> open_json(std::shared_ptr<const InputFile> file, const ReadLimits& limits) {
+  return std::make_unique<JsonReader>(std::move(file), limits);
+}
+
+}  // namespace attnhook::detail

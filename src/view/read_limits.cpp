@@ -1,0 +1,35 @@
+#include "read_limits.h"
+
+#include <fmt/format.h>
+
+#include "attnhook/error.h"
+#include "float_array.h"
+
+namespace attnhook::detail {
+
+bool multiply_within(uint64_t a, uint64_t b, uint64_t limit, uint64_t& product) {
+  if (a != 0 && b > limit / a) return false;
+  product = a * b;
+  return product <= limit;
+}
+
+int64_t checked_element_count(const std::vector<int64_t>& shape, int64_t max_elements,
+                              const std::string& where) {
+  for (int64_t size : shape) {
+    if (size < 0) throw Error(fmt::format("{}: shape {} has a negative dimension", where, shape_text(shape)));
+  }
+  // A zero anywhere makes the array empty, whatever the other sizes are.
+  for (int64_t size : shape) {
+    if (size == 0) return 0;
+  }
+  uint64_t count = 1;
+  for (int64_t size : shape) {
+    if (!multiply_within(count, static_cast<uint64_t>(size), static_cast<uint64_t>(max_elements), count)) {
+      throw Error(fmt::format("{}: shape {} has more than {} elements (the limit of one array)", where,
+                              shape_text(shape), max_elements));
+    }
+  }
+  return static_cast<int64_t>(count);
+}
+
+}  // namespace attnhook::detail
