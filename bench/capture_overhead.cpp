@@ -4,8 +4,8 @@
 //
 //   plain              no hooker installed
 //   hooked             a hooker capturing every layer's attention
-//   selecting_nothing  a hooker installed on modules that compute no attention
-//                      (the observer's cost alone)
+//   selecting_nothing  a hooker installed on another model (the observer sees every
+//                      op of this one and attributes none: its cost alone)
 //
 // Runs are interleaved (one sample of each per round, order rotating; a sample is the
 // mean of 3 forwards) so drift affects all three alike; the figures are medians.
@@ -16,6 +16,7 @@
 #include <ATen/record_function.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <atomic>
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
   };
 
   attnhook::AttentionHooker hooked(encoder);
-  attnhook::AttentionHooker nothing(encoder, attnhook::HookerOptions().layer_regex(R"(norm1$)"));
+  torch::nn::MultiheadAttention elsewhere(torch::nn::MultiheadAttentionOptions(8, 2));
+  attnhook::AttentionHooker nothing(elsewhere);
 
   // Observed ops per forward, counted by a bare observer of the same scope.
   {
@@ -127,13 +129,13 @@ int main(int argc, char** argv) {
 
   const double plain = median(plain_ms), hook = median(hooked_ms), none = median(nothing_ms);
   std::printf(
-      "{\"bench\": \"capture_overhead\", \"model\": \"encoder 12x768, 12 heads, ff 3072, seq 128, batch 1, "
+      "{\"bench\": \"capture_overhead\", \"libtorch\": \"%s\", \"model\": \"encoder 12x768, 12 heads, ff 3072, seq 128, batch 1, "
       "eval, no_grad\", \"rounds\": %d, \"threads\": %d, \"observed_ops_per_forward\": %lld, "
       "\"plain_ms\": %.2f, \"hooked_ms\": %.2f, \"selecting_nothing_ms\": %.2f, "
       "\"hooked_over_plain\": %.4f, \"selecting_nothing_over_plain\": %.4f, "
       "\"observer_us_per_op\": %.3f, \"observer_ms_per_forward\": %.2f, "
       "\"grid_12_heads_128_tokens_ms\": %.1f}\n",
-      rounds, at::get_num_threads(), static_cast<long long>(op_count.load()), plain, hook, none,
+      TORCH_VERSION, rounds, at::get_num_threads(), static_cast<long long>(op_count.load()), plain, hook, none,
       hook / plain, none / plain, per_op_us, per_op_us * op_count.load() / 1000, median(grid_ms));
   return 0;
 }

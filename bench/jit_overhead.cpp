@@ -1,7 +1,8 @@
 // Cost of hooking a TorchScript model: a scripted BERT-base-sized encoder (12 layers,
 // d_model 768, 12 heads, ff 3072; seq 128, batch 1; eval, NoGradGuard).
 //
-//   /usr/bin/python3 bench/make_bert_base.py /tmp/bert_base_encoder.pt   # once, ~340 MB
+//   .venv/bin/python bench/make_bert_base.py /tmp/bert_base_encoder.pt   # once, ~340 MB
+//   (/usr/bin/python3, Debian's torch 1.13, for a LibTorch 1.13 build)
 //   ./build/jit_overhead /tmp/bert_base_encoder.pt [rounds=15] [threads=1]
 //
 // Four variants, run interleaved (one forward of each per round, order rotating), the
@@ -23,6 +24,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/script.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -99,13 +101,13 @@ int main(int argc, char** argv) {
     const double fast = median(variants[0].ms), slow_ms = median(variants[1].ms);
     const double capture = median(variants[2].ms), pause = median(variants[3].ms);
     std::printf(
-        "{\"model\":\"TransformerEncoder 12x768 h12 "
+        "{\"bench\":\"jit_overhead\",\"libtorch\":\"%s\",\"model\":\"TransformerEncoder 12x768 h12 "
         "ff3072\",\"seq\":128,\"batch\":1,\"threads\":%d,"
         "\"rounds\":%d,\"original_fast_ms\":%.2f,\"original_slow_ms\":%.2f,\"capturing_ms\":%.2f,"
         "\"paused_ms\":%.2f,\"capturing_vs_slow\":%.4f,\"paused_vs_fast\":%.4f,\"capturing_vs_"
         "fast\":%.4f,"
         "\"paused_vs_slow\":%.4f,\"same_as_capturing\":%s,\"paused_is_fast\":%s}\n",
-        torch::get_num_threads(), rounds, fast, slow_ms, capture, pause, capture / slow_ms,
+        TORCH_VERSION, torch::get_num_threads(), rounds, fast, slow_ms, capture, pause, capture / slow_ms,
         pause / fast, capture / fast, pause / slow_ms, same_as_capturing ? "true" : "false",
         paused_is_fast ? "true" : "false");
   } catch (const std::exception& error) {

@@ -11,7 +11,7 @@
 # build-fuzz/crashes/<target>/crash-* (add it to fuzz/corpus/<target>/ once fixed).
 source "$(dirname "$0")/common.sh"
 FUZZ_SECONDS="${1:-60}"
-TARGETS=(json npz)
+TARGETS=(json npz tokenizer)
 FUZZ_DIR="$ROOT/build-fuzz"
 
 install_missing clang libclang-rt-14-dev "${PACKAGES[@]}"

@@ -21,16 +21,18 @@ void Recorder::note_run(size_t module_index) {
 std::vector<std::string> Recorder::hooked_names() const {
   std::vector<std::string> names;
   for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i].find('/') != std::string::npos) continue;  // a module's scores or values
     if (states_[i].load(std::memory_order_relaxed) != kRanWithoutRecord) names.push_back(names_[i]);
   }
   return names;
 }
 
-void Recorder::record(size_t module_index, const at::Tensor& weights) {
+void Recorder::record(size_t module_index, const at::Tensor& weights, bool copy) {
   if (!active()) return;
   // The conversions below are ATen ops; they must not be observed themselves.
   at::DisableRecordFunctionGuard no_observation;
   at::Tensor stored = options_.keep_grad() ? weights : weights.detach();
+  if (copy) stored = stored.clone();
   if (options_.to_cpu() && !stored.device().is_cpu()) stored = stored.to(at::kCPU);
   if (options_.dtype() && stored.scalar_type() != *options_.dtype()) {
     stored = stored.to(*options_.dtype());

@@ -29,8 +29,9 @@ class Recorder {
   Recorder(std::vector<std::string> names, HookerOptions options, std::vector<bool> confirmed = {});
 
   // weights: [batch, heads, tgt_len, src_len]. Applies the options (detach unless
-  // keep_grad, to_cpu, dtype). Does nothing while the recorder is inactive.
-  void record(size_t module_index, const at::Tensor& weights);
+  // keep_grad, to_cpu, dtype); `copy` stores a copy, for values the model may later
+  // change in place. Does nothing while the recorder is inactive.
+  void record(size_t module_index, const at::Tensor& weights, bool copy = false);
 
   void set_active(bool active) { active_.store(active, std::memory_order_release); }
   bool active() const { return active_.load(std::memory_order_acquire); }
@@ -40,9 +41,10 @@ class Recorder {
 
   Values values() const;
   void clear();
-  // Every selected module, in model order.
+  // Every entry, in model order: the selected modules, each followed by its
+  // "<module>/scores" and "<module>/<value>" entries (HookerOptions).
   const std::vector<std::string>& names() const { return names_; }
-  // The selected modules that can record: all but those ruled out.
+  // The selected modules that can record: all but those ruled out; not the "/" entries.
   std::vector<std::string> hooked_names() const;
   const HookerOptions& options() const { return options_; }
 

@@ -21,7 +21,9 @@ at::Tensor masked_row_softmax(const at::Tensor& scores) {
 
 }  // namespace
 
-at::Tensor sdpa_weights(const SdpaInputs& in) {
+at::Tensor sdpa_weights(const SdpaInputs& in) { return sdpa_attention(in, false).weights; }
+
+SdpaAttention sdpa_attention(const SdpaInputs& in, bool want_scores) {
   const at::ScalarType compute = in.query.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   const at::Tensor query = in.query.to(compute);  // [..., heads, tgt, head_dim]
   const at::Tensor key = in.key.to(compute);      // [..., kv_heads, src, head_dim]
@@ -59,7 +61,10 @@ at::Tensor sdpa_weights(const SdpaInputs& in) {
       scores = fits ? scores.add_(bias) : scores.add(bias);
     }
   }
-  return masked_row_softmax(scores).to(in.query.scalar_type());
+  SdpaAttention attention;
+  attention.weights = masked_row_softmax(scores).to(in.query.scalar_type());
+  if (want_scores) attention.scores = scores.to(in.query.scalar_type());
+  return attention;
 }
 
 }  // namespace attnhook::detail

@@ -34,4 +34,12 @@ struct SdpaInputs {
 // rejects such calls).
 at::Tensor sdpa_weights(const SdpaInputs& inputs);
 
+// sdpa_weights, and with want_scores the softmax's input too (q·kᵀ·scale + mask, same
+// dtype and layout); scores is undefined otherwise.
+struct SdpaAttention {
+  at::Tensor weights;
+  at::Tensor scores;
+};
+SdpaAttention sdpa_attention(const SdpaInputs& inputs, bool want_scores);
+
 }  // namespace attnhook::detail

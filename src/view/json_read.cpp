@@ -142,7 +142,10 @@ std::vector<std::string> JsonReader::read_strings(JsonScanner& json, const std::
   if (json.next_kind() != Kind::kArray) fail(where + " must be an array of strings", json.position());
   json.begin_array();
   while (json.next_element()) {
-    if (json.next_kind() != Kind::kString) fail(fmt::format("{}[{}] must be a string", where, out.size()), json.position());
+    const Kind kind = json.next_kind();
+    // No JSON value starts there at all: the file is not JSON, whatever was expected.
+    if (kind == Kind::kInvalid) json.syntax_error("expected a value", json.position());
+    if (kind != Kind::kString) fail(fmt::format("{}[{}] must be a string", where, out.size()), json.position());
     out.push_back(json.read_string());
   }
   return out;

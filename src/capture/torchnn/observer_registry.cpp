@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "capture/batch_heads.h"
@@ -24,7 +25,8 @@ struct Hit {
 
 struct Snapshot {
   uint64_t generation = 0;
-  bool keep_grad = false;  // some plan keeps captured tensors attached to autograd
+  bool keep_grad = false;       // some plan keeps captured tensors attached to autograd
+  bool capture_scores = false;  // some plan records the softmax's input
   std::vector<std::shared_ptr<const ObserverPlan>> plans;
   std::unordered_map<const c10::TensorImpl*, c10::SmallVector<Hit, 2>> parameters;
 };
@@ -96,19 +98,41 @@ const SdpaArguments* sdpa_arguments(const at::RecordFunction& fn) {
   return arguments.query < 0 ? nullptr : &arguments;
 }
 
-// Marks the aten::softmax calls whose output is wanted at the end callback.
-struct SoftmaxContext : at::ObserverContext {};
+// fn.inputs() holds only during the start callback (LibTorch boxes the arguments of an
+// unboxed call into a temporary), so what the end callback needs is taken at the start.
+
+// Marks the aten::softmax calls whose output is wanted at the end callback; holds the
+// softmax's input when some plan records scores.
+struct SoftmaxContext : at::ObserverContext {
+  at::Tensor scores;
+};
 
 // Marks an SDPA op: softmax inside it is not recorded. The count drops when the op's
 // RecordFunction goes, also when the op throws.
 struct SdpaContext : at::ObserverContext {
-  SdpaContext(ThreadScope& scope, const SdpaArguments* arguments) : scope(scope), arguments(arguments) {
-    ++scope.sdpa_depth;
-  }
+  explicit SdpaContext(ThreadScope& scope) : scope(scope) { ++scope.sdpa_depth; }
   ~SdpaContext() override { --scope.sdpa_depth; }
   ThreadScope& scope;
-  const SdpaArguments* arguments;  // null: nested in another SDPA op, record nothing
+  std::optional<SdpaInputs> inputs;  // none: nested in another SDPA op, record nothing
 };
+
+// SDPA's query, key, mask, flags and scale, by schema position counted from the end: an
+// interpreter may pass more of its stack. None when they are not what the schema says.
+std::optional<SdpaInputs> sdpa_inputs_of(const at::RecordFunction& fn, const SdpaArguments& arguments) {
+  const auto inputs = fn.inputs();
+  if (static_cast<int>(inputs.size()) < arguments.count) return std::nullopt;
+  const size_t base = inputs.size() - arguments.count;
+  auto argument = [&](int index) -> const c10::IValue* { return index < 0 ? nullptr : &inputs[base + index]; };
+  if (!argument(arguments.query)->isTensor() || !argument(arguments.key)->isTensor()) return std::nullopt;
+  SdpaInputs sdpa;
+  sdpa.query = argument(arguments.query)->toTensor();
+  sdpa.key = argument(arguments.key)->toTensor();
+  if (const auto* mask = argument(arguments.mask); mask && mask->isTensor()) sdpa.attn_mask = mask->toTensor();
+  if (const auto* causal = argument(arguments.is_causal); causal && causal->isBool()) sdpa.is_causal = causal->toBool();
+  if (const auto* scale = argument(arguments.scale); scale && scale->isDouble()) sdpa.scale = scale->toDouble();
+  if (const auto* gqa = argument(arguments.enable_gqa); gqa && gqa->isBool()) sdpa.enable_gqa = gqa->toBool();
+  return sdpa;
+}
 
 std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
   ThreadScope& scope = thread_scope();
@@ -129,13 +153,22 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
   const char* name = fn.name();
   if (std::strcmp(name, "aten::softmax") == 0) {
     if (scope.sdpa_depth > 0 || !any_open(scope)) return nullptr;
-    return std::make_unique<SoftmaxContext>();
+    auto context = std::make_unique<SoftmaxContext>();
+    // softmax(Tensor self, int dim, ScalarType? dtype): self is the third argument from the end.
+    const auto inputs = fn.inputs();
+    if (snapshot.capture_scores && inputs.size() >= 3 && inputs[inputs.size() - 3].isTensor()) {
+      context->scores = inputs[inputs.size() - 3].toTensor();
+    }
+    return context;
   }
   if (is_sdpa(name)) {
-    if (scope.sdpa_depth > 0) return std::make_unique<SdpaContext>(scope, nullptr);
+    if (scope.sdpa_depth > 0) return std::make_unique<SdpaContext>(scope);
     if (!any_open(scope)) return nullptr;
     const SdpaArguments* arguments = sdpa_arguments(fn);
-    if (arguments) return std::make_unique<SdpaContext>(scope, arguments);
+    if (!arguments) return nullptr;
+    auto context = std::make_unique<SdpaContext>(scope);
+    context->inputs = sdpa_inputs_of(fn, *arguments);
+    return context;
   }
   return nullptr;
 }
@@ -143,45 +176,33 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
 // Records `weights` under the module open in each plan. A MultiheadAttention call
 // computes one softmax: what follows belongs to no selected module until a parameter
 // opens one again.
-void record_open(ThreadScope& scope, const at::Tensor& probs) {
+// `scores` (the softmax's input) goes to the modules that capture it.
+void record_open(ThreadScope& scope, const at::Tensor& probs, const at::Tensor& scores) {
   for (size_t p = 0; p < scope.open.size(); ++p) {
     const int open = scope.open[p];
     if (open < 0) continue;
     const ObserverPlan& plan = *scope.snapshot->plans[p];
     const ObservedModule& module = plan.modules[open];
     plan.recorder->record(module.record_index, as_batch_heads(probs, module.num_heads));
+    if (module.scores_index >= 0 && scores.defined()) {
+      plan.recorder->record(static_cast<size_t>(module.scores_index), as_batch_heads(scores, module.num_heads));
+    }
     if (module.num_heads > 0) scope.open[p] = -1;
   }
-}
-
-at::Tensor sdpa_weights_of(const at::RecordFunction& fn, const SdpaArguments& arguments, bool keep_grad) {
-  const auto inputs = fn.inputs();
-  // Arguments are indexed from the end: an interpreter may pass more of its stack.
-  if (static_cast<int>(inputs.size()) < arguments.count) return {};
-  const size_t base = inputs.size() - arguments.count;
-  auto at = [&](int index) -> const c10::IValue* { return index < 0 ? nullptr : &inputs[base + index]; };
-  SdpaInputs sdpa;
-  if (!at(arguments.query)->isTensor() || !at(arguments.key)->isTensor()) return {};
-  sdpa.query = at(arguments.query)->toTensor();
-  sdpa.key = at(arguments.key)->toTensor();
-  if (const auto* mask = at(arguments.mask); mask && mask->isTensor()) sdpa.attn_mask = mask->toTensor();
-  if (const auto* causal = at(arguments.is_causal); causal && causal->isBool()) sdpa.is_causal = causal->toBool();
-  if (const auto* scale = at(arguments.scale); scale && scale->isDouble()) sdpa.scale = scale->toDouble();
-  if (const auto* gqa = at(arguments.enable_gqa); gqa && gqa->isBool()) sdpa.enable_gqa = gqa->toBool();
-  std::optional<at::NoGradGuard> no_grad;
-  if (!keep_grad) no_grad.emplace();
-  return sdpa_weights(sdpa);
 }
 
 void on_op_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   if (context == nullptr) return;
   ThreadScope& scope = thread_scope();
   if (auto* sdpa = dynamic_cast<SdpaContext*>(context)) {
-    if (!sdpa->arguments || fn.outputs().empty() || !any_open(scope)) return;
+    // No outputs: the op threw, and recorded nothing.
+    if (!sdpa->inputs || fn.outputs().empty() || !any_open(scope)) return;
     at::DisableRecordFunctionGuard no_observation;  // the recomputation runs ATen ops
+    std::optional<at::NoGradGuard> no_grad;
+    if (!scope.snapshot->keep_grad) no_grad.emplace();
     try {
-      const at::Tensor weights = sdpa_weights_of(fn, *sdpa->arguments, scope.snapshot->keep_grad);
-      if (weights.defined()) record_open(scope, weights);
+      const SdpaAttention attention = sdpa_attention(*sdpa->inputs, scope.snapshot->capture_scores);
+      record_open(scope, attention.weights, attention.scores);
     } catch (const std::exception&) {
       // SDPA accepted these inputs, so this does not happen; LibTorch would swallow it.
     }
@@ -190,7 +211,7 @@ void on_op_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   const auto& outputs = fn.outputs();
   if (outputs.empty() || !outputs[0].isTensor()) return;
   at::DisableRecordFunctionGuard no_observation;  // the views below are ATen ops too
-  record_open(scope, outputs[0].toTensor());
+  record_open(scope, outputs[0].toTensor(), static_cast<SoftmaxContext*>(context)->scores);
 }
 
 // Callers hold registry_mutex.
@@ -199,7 +220,9 @@ void publish(std::vector<std::shared_ptr<const ObserverPlan>> plans) {
   snapshot->generation = current_snapshot->generation + 1;
   snapshot->plans = std::move(plans);
   for (uint32_t p = 0; p < snapshot->plans.size(); ++p) {
-    snapshot->keep_grad = snapshot->keep_grad || snapshot->plans[p]->recorder->options().keep_grad();
+    const HookerOptions& options = snapshot->plans[p]->recorder->options();
+    snapshot->keep_grad = snapshot->keep_grad || options.keep_grad();
+    snapshot->capture_scores = snapshot->capture_scores || options.capture_scores();
     for (const auto& [impl, module] : snapshot->plans[p]->parameters) {
       snapshot->parameters[impl].push_back(Hit{p, module});
     }
@@ -238,3 +261,4 @@ void unregister_plan(const ObserverPlan* plan) noexcept {
 }
 
 }  // namespace attnhook::detail
+

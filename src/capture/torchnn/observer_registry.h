@@ -26,6 +26,7 @@ namespace attnhook::detail {
 struct ObservedModule {
   size_t record_index = 0;  // into the plan's Recorder
   int64_t num_heads = 0;    // MultiheadAttention: its heads (one softmax per call); 0 = hand-written
+  int64_t scores_index = -1;  // where the softmax's input goes (capture_scores), -1 = nowhere
 };
 
 // What one installed hooker watches.

@@ -25,6 +25,8 @@ namespace {
 struct SelectedModule {
   std::string name;
   const torch::nn::MultiheadAttentionImpl* mha;  // nullptr: hand-written attention
+  size_t record_index = 0;                       // the Recorder's entries
+  int64_t scores_index = -1;
 };
 
 class OpObserver final : public CaptureMechanism {
@@ -34,9 +36,14 @@ class OpObserver final : public CaptureMechanism {
       : model_(std::move(model)), selected_(std::move(selected)) {
     std::vector<std::string> names;
     std::vector<bool> confirmed;  // a MultiheadAttention always computes its softmax
-    for (const auto& module : selected_) {
+    for (auto& module : selected_) {
+      module.record_index = names.size();
       names.push_back(module.name);
       confirmed.push_back(module.mha != nullptr);
+      if (!options.capture_scores()) continue;
+      module.scores_index = static_cast<int64_t>(names.size());
+      names.push_back(module.name + "/scores");
+      confirmed.push_back(true);
     }
     recorder_ = std::make_shared<Recorder>(std::move(names), options, std::move(confirmed));
   }
@@ -68,7 +75,8 @@ std::shared_ptr<const ObserverPlan> OpObserver::make_plan() const {
   plan->recorder = recorder_;
   for (size_t i = 0; i < selected_.size(); ++i) {
     ObservedModule module;
-    module.record_index = i;
+    module.record_index = selected_[i].record_index;
+    module.scores_index = selected_[i].scores_index;
     module.num_heads = selected_[i].mha ? selected_[i].mha->options.num_heads() : 0;
     plan->modules.push_back(module);
   }
@@ -188,6 +196,10 @@ std::vector<ModuleCandidate> candidates_of(
 std::unique_ptr<CaptureMechanism> make_op_observer(std::shared_ptr<torch::nn::Module> model,
                                                    const HookerOptions& options) {
   ATTNHOOK_CHECK(model, "AttentionHooker: the model is null");
+  ATTNHOOK_CHECK(options.capture_values().empty(),
+                 "capture_values({}) needs a TorchScript model: the locals of C++ code have no names. Return "
+                 "the tensor from a module's forward, or export the model with torch.jit.script",
+                 fmt::join(options.capture_values(), ", "));
   std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> modules;
   for (const auto& item : model->named_modules()) modules.emplace_back(item.key(), item.value());
   const std::vector<ModuleCandidate> candidates = candidates_of(modules);

@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -65,31 +66,38 @@ GraphFunction* called_function(Node* node) {
   return function_type ? torch::jit::tryToGraphFunction(*function_type->function()) : nullptr;
 }
 
-// Softmax and SDPA nodes in a free function, through the functions it calls.
-size_t attention_in_function(GraphFunction* function, std::unordered_map<GraphFunction*, size_t>& memo) {
+using NodeFilter = std::function<bool(Node*)>;
+
+// Nodes `wanted` selects in a free function, through the functions it calls.
+size_t count_in_function(GraphFunction* function, const NodeFilter& wanted,
+                         std::unordered_map<GraphFunction*, size_t>& memo) {
   if (const auto it = memo.find(function); it != memo.end()) return it->second;
   memo[function] = 0;  // a recursive call counts nothing
   size_t count = 0;
   for (Node* node : all_nodes(*function->graph())) {
-    if (is_attention_op(node)) {
+    if (wanted(node)) {
       ++count;
     } else if (GraphFunction* callee = called_function(node)) {
-      count += attention_in_function(callee, memo);
+      count += count_in_function(callee, wanted, memo);
     }
   }
   return memo[function] = count;
 }
 
-// Replaces every call of a free function that computes a softmax or SDPA by the
+size_t attention_in_function(GraphFunction* function, std::unordered_map<GraphFunction*, size_t>& memo) {
+  return count_in_function(function, is_attention_op, memo);
+}
+
+// Replaces every call of a free function that holds a node `wanted` selects by the
 // function's body, until those nodes stand in `graph` itself. Free functions are shared
 // by every caller in the compilation unit, so they are never edited in place.
-void inline_attention_functions(Graph& graph) {
+void inline_functions_with(Graph& graph, const NodeFilter& wanted) {
   std::unordered_map<GraphFunction*, size_t> memo;
   for (bool changed = true; changed;) {
     changed = false;
     for (Node* node : all_nodes(graph)) {
       GraphFunction* callee = called_function(node);
-      if (!callee || attention_in_function(callee, memo) == 0) continue;
+      if (!callee || count_in_function(callee, wanted, memo) == 0) continue;
       node->removeInput(0);  // the function constant; the rest are the arguments
       torch::jit::inlineCallTo(node, callee);
       changed = true;
@@ -97,12 +105,20 @@ void inline_attention_functions(Graph& graph) {
   }
 }
 
+// debugNameBase() is "attn" for %attn and %attn.1, "attn0" for a reassigned attn.
+bool has_local_name(const Value* value, const std::string& name) {
+  return value->hasDebugName() && is_local_named(value->debugNameBase(), name);
+}
+
+bool is_tensor(const Value* value) { return value->type()->isSubtypeOf(*c10::TensorType::get()); }
+
 Value* insert_slot(Graph& graph) { return graph.insertGetAttr(graph.inputs()[0], kSlotAttribute); }
 
-void insert_record_after(Graph& graph, Node* softmax) {
+void insert_record_after(Graph& graph, Node* softmax, bool scores) {
   torch::jit::WithInsertPoint insert_point(softmax->next());
   Value* slot = insert_slot(graph);
   graph.insertNode(graph.create(c10::Symbol::fromQualString(kRecordOp), {softmax->output(), slot}, 0));
+  if (scores) graph.insertNode(graph.create(c10::Symbol::fromQualString(kRecordScoresOp), {softmax->input(0), slot}, 0));
 }
 
 // aten::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal,
@@ -192,6 +208,12 @@ bool sizes_a_view(const Value* value, int depth = 0) {
 
 }  // namespace
 
+bool is_local_named(const std::string& debug_name, const std::string& name) {
+  if (debug_name.compare(0, name.size(), name) != 0) return false;
+  return std::all_of(debug_name.begin() + static_cast<std::ptrdiff_t>(name.size()), debug_name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool has_methods(const c10::ClassTypePtr& type) { return !method_graphs(type).empty(); }
 
 size_t count_attention_ops(const c10::ClassTypePtr& type) {
@@ -233,13 +255,13 @@ void add_slot_attribute(const c10::ClassTypePtr& type) {
   if (!type->hasAttribute(kSlotAttribute)) type->addAttribute(kSlotAttribute, c10::IntType::get());
 }
 
-size_t instrument_attention(const c10::ClassTypePtr& type) {
+size_t instrument_attention(const c10::ClassTypePtr& type, bool scores) {
   size_t count = 0;
   for (const auto& graph : method_graphs(type)) {
-    inline_attention_functions(*graph);
+    inline_functions_with(*graph, is_attention_op);
     for (Node* node : all_nodes(*graph)) {
       if (is_softmax(node)) {
-        insert_record_after(*graph, node);
+        insert_record_after(*graph, node, scores);
       } else if (is_sdpa(node)) {
         insert_record_sdpa_after(*graph, node);
       } else {
@@ -249,6 +271,56 @@ size_t instrument_attention(const c10::ClassTypePtr& type) {
     }
   }
   return count;
+}
+
+std::vector<size_t> instrument_values(const c10::ClassTypePtr& type, const std::vector<std::string>& names) {
+  std::vector<size_t> found(names.size(), 0);
+  const NodeFilter names_a_value = [&](Node* node) {
+    for (const Value* output : node->outputs()) {
+      for (const auto& name : names) {
+        if (is_tensor(output) && has_local_name(output, name)) return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& graph : method_graphs(type)) {
+    inline_functions_with(*graph, names_a_value);
+    std::vector<size_t> ordinal(names.size(), 0);
+    for (Node* node : all_nodes(*graph)) {
+      for (Value* output : node->outputs()) {
+        if (!is_tensor(output)) continue;
+        for (size_t n = 0; n < names.size(); ++n) {
+          if (!has_local_name(output, names[n])) continue;
+          torch::jit::WithInsertPoint insert_point(node->next());
+          Value* slot = insert_slot(*graph);
+          graph->insertNode(graph->create(c10::Symbol::fromQualString(kRecordValueOp),
+                                          {output, graph->insertConstant(static_cast<int64_t>(n)),
+                                           graph->insertConstant(static_cast<int64_t>(ordinal[n])), slot},
+                                          0));
+          found[n] = std::max(found[n], ++ordinal[n]);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+std::vector<std::string> named_tensor_values(const c10::ClassTypePtr& type) {
+  std::set<std::string> names;
+  std::unordered_set<GraphFunction*> seen;
+  std::function<void(Graph&)> visit = [&](Graph& graph) {
+    for (Node* node : all_nodes(graph)) {
+      for (const Value* output : node->outputs()) {
+        if (!is_tensor(output) || !output->hasDebugName()) continue;
+        std::string name = output->debugNameBase();  // "attn1": the second reassignment of attn
+        while (name.size() > 1 && name.back() >= '0' && name.back() <= '9') name.pop_back();
+        names.insert(name);
+      }
+      if (GraphFunction* callee = called_function(node); callee && seen.insert(callee).second) visit(*callee->graph());
+    }
+  };
+  for (const auto& graph : method_graphs(type)) visit(*graph);
+  return {names.begin(), names.end()};
 }
 
 void guard_fused_paths(const c10::ClassTypePtr& type) {

@@ -44,7 +44,25 @@ void add_slot_attribute(const c10::ClassTypePtr& type);
 // attnhook::record_sdpa(query, key, attn_mask, is_causal, scale, enable_gqa, self.<slot>)
 // after every aten::scaled_dot_product_attention. Needs add_slot_attribute first.
 // Returns the nodes instrumented.
-size_t instrument_attention(const c10::ClassTypePtr& type);
+// With `scores`, also attnhook::record_scores(softmax_input, self.<slot>) after every
+// softmax (record_sdpa computes SDPA's scores itself when its slot asks for them).
+size_t instrument_attention(const c10::ClassTypePtr& type, bool scores);
+
+// For capture_values: in the type's methods (and the free functions they call, which
+// are inlined), inserts attnhook::record_value(value, name_index, ordinal,
+// self.<slot>) after every tensor value whose debug name is names[name_index] — exactly,
+// or followed by digits (TorchScript's names for a reassigned local) — `ordinal`
+// counting the assignments of that name in each method in graph order. Returns, per
+// name, the number of ordinals found (0: the type has no such value).
+std::vector<size_t> instrument_values(const c10::ClassTypePtr& type, const std::vector<std::string>& names);
+
+// The local names of the tensor values in the type's methods and the free functions
+// they call, sorted, without TorchScript's suffixes for reassignments (for messages).
+std::vector<std::string> named_tensor_values(const c10::ClassTypePtr& type);
+
+// Whether a value whose debugNameBase() is `debug_name` is the local `name`: the same,
+// or `name` followed by digits (a reassignment).
+bool is_local_named(const std::string& debug_name, const std::string& name);
 
 // For every fused kernel inside a prim::If in the type's methods, makes the branch that
 // holds it start with `if attnhook::capturing(self.<slot>):` running a copy of the other

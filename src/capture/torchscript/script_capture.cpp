@@ -12,6 +12,7 @@
 #include <torch/script.h>
 
 #include <filesystem>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "attnhook/torchscript.h"
@@ -79,14 +80,27 @@ int64_t head_count(const torch::jit::Module& module) {
   return heads_from_graph(module.type());
 }
 
+bool holds_value(const torch::jit::Module& module, const std::vector<std::string>& names) {
+  if (names.empty()) return false;
+  for (const auto& value : named_tensor_values(module.type())) {
+    for (const auto& name : names) {
+      if (is_local_named(value, name)) return true;
+    }
+  }
+  return false;
+}
+
 // The attention modules (selection.h): nn.MultiheadAttention, and modules of the user's
-// own classes that compute a softmax or SDPA in their methods and contain no other one.
-std::vector<ModuleCandidate> candidates_of(const std::vector<Instance>& instances) {
+// own classes that compute a softmax or SDPA in their methods — or hold a local that
+// capture_values asks for (sigmoid attention has no softmax) — and contain no other one.
+std::vector<ModuleCandidate> candidates_of(const std::vector<Instance>& instances,
+                                           const std::vector<std::string>& capture_values) {
   std::vector<bool> computes(instances.size());
   for (size_t i = 0; i < instances.size(); ++i) {
     const bool builtin = instances[i].class_name.rfind(kBuiltinPrefix, 0) == 0;
     computes[i] = instances[i].class_name == kMultiheadAttention ||
-                  (!builtin && count_attention_ops(instances[i].module.type()) > 0);
+                  (!builtin && (count_attention_ops(instances[i].module.type()) > 0 ||
+                                holds_value(instances[i].module, capture_values)));
   }
   std::vector<ModuleCandidate> candidates;
   for (size_t i = 0; i < instances.size(); ++i) {
@@ -106,6 +120,7 @@ std::string why_not_capturable(const std::vector<Instance>& instances, size_t in
   const Instance& instance = instances[index];
   const auto& type = instance.module.type();
   if (has_methods(type) && count_attention_ops(type) > 0) return "";
+  if (instance.class_name != kMultiheadAttention) return "";  // selected for capture_values
   std::string fused_where;
   for (const auto& other : instances) {
     const bool around = other.name == instance.name || is_inside(other.name, instance.name);
@@ -120,6 +135,32 @@ std::string why_not_capturable(const std::vector<Instance>& instances, size_t in
     return fmt::format("{} is never called{}", what, fused_where.empty() ? "" : ": " + fused_where);
   }
   return fmt::format("{} computes no softmax{}", what, fused_where.empty() ? "" : ": " + fused_where);
+}
+
+// capture_values: every name must be found in at least one selected module.
+void check_values_found(const std::vector<Instance>& instances, const std::vector<size_t>& selected,
+                        const std::unordered_map<const c10::ClassType*, std::vector<size_t>>& found,
+                        const std::vector<std::string>& names) {
+  for (size_t n = 0; n < names.size(); ++n) {
+    const bool anywhere = std::any_of(selected.begin(), selected.end(), [&](size_t index) {
+      return found.at(instances[index].module.type().get())[n] > 0;
+    });
+    if (anywhere) continue;
+    std::string modules;
+    for (size_t index : selected) {
+      auto named = named_tensor_values(instances[index].module.type());
+      if (named.size() > 24) {
+        named.resize(24);
+        named.push_back("...");
+      }
+      modules += fmt::format("{}'{}' has {}", modules.empty() ? "" : "; ", instances[index].name,
+                             named.empty() ? "none" : fmt::format("{}", fmt::join(named, ", ")));
+    }
+    ATTNHOOK_FAIL(
+        "capture_values: no selected module has a tensor value named '{}'. Named tensor values: {}. A traced "
+        "model keeps few local names: script the module (torch.jit.script) to capture its locals",
+        names[n], modules);
+  }
 }
 
 class TorchScriptCapture final : public CaptureMechanism {
@@ -165,7 +206,7 @@ std::unique_ptr<CaptureMechanism> make_torchscript_capture(const torch::jit::Mod
   // after a run would not be seen; a fresh clone has no executors yet.
   torch::jit::Module hooked = model.clone(/*inplace=*/true);
   const std::vector<Instance> instances = instances_of(hooked);
-  const std::vector<size_t> selected = select_attention(candidates_of(instances), options.layer_regex());
+  const std::vector<size_t> selected = select_attention(candidates_of(instances, options.capture_values()), options.layer_regex());
 
   std::vector<std::string> uncapturable;
   for (size_t index : selected) {
@@ -177,17 +218,41 @@ std::unique_ptr<CaptureMechanism> make_torchscript_capture(const torch::jit::Mod
                  "enabled (torch.jit.trace under torch.enable_grad()), or select other modules",
                  fmt::join(uncapturable, "; "));
 
-  std::vector<std::string> names;
-  for (size_t index : selected) names.push_back(instances[index].name);
-  auto capture = std::make_unique<TorchScriptCapture>(hooked, std::make_shared<Recorder>(names, options));
-
-  std::unordered_set<const c10::ClassType*> edited;
+  // Instrument each selected class once (instances share its methods).
+  std::unordered_map<const c10::ClassType*, std::vector<size_t>> values_found;  // per class: ordinals per name
   for (size_t index : selected) {
     const auto& type = instances[index].module.type();
-    if (!edited.insert(type.get()).second) continue;
+    if (values_found.count(type.get())) continue;
     add_slot_attribute(type);
-    instrument_attention(type);
+    instrument_attention(type, options.capture_scores());
+    values_found[type.get()] = instrument_values(type, options.capture_values());
   }
+  check_values_found(instances, selected, values_found, options.capture_values());
+
+  // The Recorder's entries: each module, then its scores and values (HookerOptions).
+  std::vector<std::string> names;
+  std::vector<SlotTarget> targets(selected.size());
+  for (size_t s = 0; s < selected.size(); ++s) {
+    const Instance& instance = instances[selected[s]];
+    SlotTarget& target = targets[s];
+    target.module_index = static_cast<int64_t>(names.size());
+    target.num_heads = head_count(instance.module);
+    names.push_back(instance.name);
+    if (options.capture_scores()) {
+      target.scores_index = static_cast<int64_t>(names.size());
+      names.push_back(instance.name + "/scores");
+    }
+    const auto& found = values_found.at(instance.module.type().get());
+    target.value_entries.resize(found.size());
+    for (size_t n = 0; n < found.size(); ++n) {
+      for (size_t ordinal = 0; ordinal < found[n]; ++ordinal) {
+        target.value_entries[n].push_back(static_cast<int64_t>(names.size()));
+        const std::string& value = options.capture_values()[n];
+        names.push_back(instance.name + "/" + value + (ordinal ? "#" + std::to_string(ordinal) : ""));
+      }
+    }
+  }
+  auto capture = std::make_unique<TorchScriptCapture>(hooked, std::make_shared<Recorder>(names, options));
   // While capturing, the whole tree runs its unfused path: a fused layer beside a
   // selected one would otherwise mix the two paths' rounding in the output.
   std::unordered_set<const c10::ClassType*> guarded;
@@ -205,9 +270,8 @@ std::unique_ptr<CaptureMechanism> make_torchscript_capture(const torch::jit::Mod
     auto module = instances[i].module;
     if (!module.type()->hasAttribute(kSlotAttribute)) continue;
     const auto position = std::find(selected.begin(), selected.end(), i);
-    const bool records = position != selected.end();
-    SlotTarget target{capture->recorder(), records ? position - selected.begin() : -1,
-                      records ? head_count(module) : 0};
+    SlotTarget target = position != selected.end() ? targets[position - selected.begin()] : SlotTarget();
+    target.recorder = capture->recorder();
     module._ivalue()->setAttr(kSlotAttribute, capture->add_slot(std::move(target)));
   }
   return capture;

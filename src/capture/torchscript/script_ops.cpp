@@ -76,8 +76,26 @@ void record_sdpa_op(const at::Tensor& query, const at::Tensor& key, const std::o
   at::DisableRecordFunctionGuard no_observation;  // torch::nn hookers need not see the recomputation
   std::optional<at::NoGradGuard> no_grad;
   if (!target->recorder->options().keep_grad()) no_grad.emplace();
-  const at::Tensor weights = sdpa_weights({query, key, attn_mask, is_causal, scale, enable_gqa});
-  target->recorder->record(static_cast<size_t>(target->module_index), weights);
+  const bool scores = target->scores_index >= 0;
+  const SdpaAttention attention = sdpa_attention({query, key, attn_mask, is_causal, scale, enable_gqa}, scores);
+  target->recorder->record(static_cast<size_t>(target->module_index), attention.weights);
+  if (scores) target->recorder->record(static_cast<size_t>(target->scores_index), attention.scores);
+}
+
+void record_scores_op(const at::Tensor& scores, int64_t slot) {
+  const auto target = capturing_target(slot);
+  if (!target || target->scores_index < 0 || !scores.defined()) return;
+  at::DisableRecordFunctionGuard no_observation;
+  target->recorder->record(static_cast<size_t>(target->scores_index), as_batch_heads(scores, target->num_heads));
+}
+
+void record_value_op(const at::Tensor& value, int64_t name, int64_t ordinal, int64_t slot) {
+  const auto target = capturing_target(slot);
+  if (!target || !value.defined() || name < 0 || name >= static_cast<int64_t>(target->value_entries.size())) return;
+  const auto& ordinals = target->value_entries[name];
+  if (ordinal < 0 || ordinal >= static_cast<int64_t>(ordinals.size())) return;
+  at::DisableRecordFunctionGuard no_observation;
+  target->recorder->record(static_cast<size_t>(ordinals[ordinal]), value, /*copy=*/true);
 }
 
 }  // namespace
@@ -102,6 +120,11 @@ TORCH_LIBRARY(attnhook, m) {
                       "float? scale, bool enable_gqa, int slot) -> ()",
                       c10::AliasAnalysisKind::CONSERVATIVE),
         &record_sdpa_op);
+  m.def(torch::schema("attnhook::record_scores(Tensor scores, int slot) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
+        &record_scores_op);
+  m.def(torch::schema("attnhook::record_value(Tensor value, int name, int ordinal, int slot) -> ()",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        &record_value_op);
 }
 
 }  // namespace attnhook::detail
