@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "attnhook/error.h"
+#include "check.h"
 
 namespace attnhook {
 
@@ -14,8 +15,8 @@ const std::vector<at::Tensor>& Values::at(const std::string& name) const& {
   }
   std::string known;
   for (const auto& entry : entries_) known += (known.empty() ? "" : ", ") + entry.first;
-  throw Error(fmt::format("no attention recorded for '{}'; recorded: {}", name,
-                          known.empty() ? "(nothing)" : known));
+  ATTNHOOK_FAIL("no attention recorded for '{}'; recorded: {}", name,
+                          known.empty() ? "(nothing)" : known);
 }
 
 std::vector<at::Tensor> Values::at(const std::string& name) && { return std::as_const(*this).at(name); }

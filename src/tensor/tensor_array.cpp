@@ -5,6 +5,7 @@
 
 #include "attnhook/error.h"
 #include "layout.h"
+#include "check.h"
 
 namespace attnhook::detail {
 
@@ -18,10 +19,9 @@ at::Tensor to_tensor(const FloatArray& array) {
 }
 
 void check_floating(const at::Tensor& tensor, const std::string& what) {
-  if (!tensor.defined()) throw Error(fmt::format("{} is an undefined tensor", what));
-  if (!at::isFloatingType(tensor.scalar_type()))
-    throw Error(fmt::format("{} must be a floating-point tensor; got dtype {}", what,
-                            c10::toString(tensor.scalar_type())));
+  ATTNHOOK_CHECK(!(!tensor.defined()), "{} is an undefined tensor", what);
+  ATTNHOOK_CHECK(!(!at::isFloatingType(tensor.scalar_type())), "{} must be a floating-point tensor; got dtype {}", what,
+                            c10::toString(tensor.scalar_type()));
 }
 
 NamedCalls to_calls(const Values& values) {
@@ -29,8 +29,7 @@ NamedCalls to_calls(const Values& values) {
   for (const auto& [name, calls] : values) {
     std::vector<FloatArray> arrays;
     for (size_t c = 0; c < calls.size(); ++c) {
-      if (!calls[c].defined())
-        throw Error(fmt::format("{} is an undefined tensor", call_label(name, c, calls.size())));
+      ATTNHOOK_CHECK(!(!calls[c].defined()), "{} is an undefined tensor", call_label(name, c, calls.size()));
       arrays.push_back(to_array(calls[c]));
     }
     out.emplace_back(name, std::move(arrays));

@@ -144,10 +144,10 @@ void verify_capture_once() {
   static std::string failure;
   std::call_once(once, [] { failure = check_capture_on_this_libtorch(); });
   if (!failure.empty()) {
-    throw Error(fmt::format(
+    ATTNHOOK_FAIL(
         "attnhook cannot capture attention on LibTorch {}: the op sequence of "
         "multi_head_attention_forward is not the one attnhook was built for ({})",
-        TORCH_VERSION, failure));
+        TORCH_VERSION, failure);
   }
 }
 

@@ -69,15 +69,19 @@ void record_op(const at::Tensor& weights, int64_t slot) {
   target->recorder->record(static_cast<size_t>(target->module_index), as_batch_heads(weights, target->num_heads));
 }
 
-void record_sdpa_op(const at::Tensor& query, const at::Tensor& key, const std::optional<at::Tensor>& attn_mask,
-                    bool is_causal, std::optional<double> scale, bool enable_gqa, int64_t slot) {
+// c10::optional: LibTorch 1.13's op registration knows no std::optional (2.x: the same type).
+void record_sdpa_op(const at::Tensor& query, const at::Tensor& key, const c10::optional<at::Tensor>& attn_mask,
+                    bool is_causal, c10::optional<double> scale, bool enable_gqa, int64_t slot) {
   const auto target = capturing_target(slot);
   if (!target) return;
   at::DisableRecordFunctionGuard no_observation;  // torch::nn hookers need not see the recomputation
   std::optional<at::NoGradGuard> no_grad;
   if (!target->recorder->options().keep_grad()) no_grad.emplace();
   const bool scores = target->scores_index >= 0;
-  const SdpaAttention attention = sdpa_attention({query, key, attn_mask, is_causal, scale, enable_gqa}, scores);
+  SdpaInputs inputs{query, key, std::nullopt, is_causal, std::nullopt, enable_gqa};
+  if (attn_mask.has_value()) inputs.attn_mask = *attn_mask;
+  if (scale.has_value()) inputs.scale = *scale;
+  const SdpaAttention attention = sdpa_attention(inputs, scores);
   target->recorder->record(static_cast<size_t>(target->module_index), attention.weights);
   if (scores) target->recorder->record(static_cast<size_t>(target->scores_index), attention.scores);
 }
