@@ -196,7 +196,8 @@ TEST_F(CliTest, BadInputGivesAMessageAnExitCodeAndNoFile) {
       {"plot -i " + file("bad.json") + " -o " + file("x.png"), 1,
        "attnhook: attention file '" + file("bad.json") + "' is not valid JSON: parse error at line 3, column 16"},
       {"plot -i " + file("good.json") + " --layer 7 -o " + file("x.png"), 1,
-       "attnhook: --layer '7' is neither a layer index (0..1) nor a layer name; layers: 0 layers.0.self_attn, 1 layers.1.self_attn"},
+       "attnhook: --layer '7' is neither a layer index (0..1) nor a layer name (nor all); layers: 0 layers.0.self_attn, 1 "
+       "layers.1.self_attn"},
       {"plot -i " + file("good.json") + " --head 2 -o " + file("x.png"), 1,
        "attnhook: --head '2': layer 'layers.0.self_attn' has 2 heads (0..1) — or use all"},
       {"html -i " + file("good.json") + " --batch 5 -o " + file("x.html"), 1,
@@ -208,8 +209,9 @@ TEST_F(CliTest, BadInputGivesAMessageAnExitCodeAndNoFile) {
       {"extract --model " + model + " --ids 1,two,3 -o " + file("x.json"), 1, "attnhook: --ids: 'two' is not an integer token id"},
       {"extract --model " + model + inputs + " -o " + file("x.txt"), 1,
        "attnhook: -o '" + file("x.txt") + "': the output must end in .json or .npz"},
-      {"model-view -i " + file("good.json") + " -o " + file("no/dir/x.png"), 1,
-       "attnhook: cannot write attention image '" + file("no/dir/x.png") + "'"},
+      // Missing directories are created; a file in the way is an error.
+      {"model-view -i " + file("good.json") + " -o " + file("good.json/x.png"), 1,
+       "attnhook: cannot write attention image '" + file("good.json/x.png") + "': Not a directory"},
   };
   for (const auto& c : cases) {
     const auto result = run(c.arguments);

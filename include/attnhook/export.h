@@ -10,32 +10,56 @@
 // attn.json, attnhook's schema (version 1):
 //   {"format": "attnhook", "version": 1, "model": "m.pt", "text": "...",
 //    "tokens": ["a", "b", ...],                      // may be empty
+//    "attention_mask": [1, 1, 0],                    // optional: of the input positions,
+//                                                    //   1 token, 0 padding
 //    "src_tokens": [...],                            // optional: keys of cross-attention
+//    "src_attention_mask": [...],                    // optional: of the key positions
+//    "outputs": [{"name": "output", "shape": [1, 2], // optional: the model's output tensors
+//                 "values": [...]}],                 //   (extract keeps them)
+//    "prediction": {"output": "output",              // optional: arg-max over the last
+//                   "shape": [1], "class_ids": [1],  //   dimension of that output,
+//                   "class_names": ["positive"],     //   class names (extract --labels),
+//                   "probabilities": [0.97]},        //   softmax at the arg-max
 //    "layers": [{"name": "layers.0.self_attn",       // model order
 //                "tgt_tokens": [...], "src_tokens": [...],   // optional, this layer's labels
+//                "tgt_attention_mask": [...],        // optional, this layer's masks
+//                "src_attention_mask": [...],
 //                "calls": [{"shape": [B, H, T, S],   // one per call, call order
 //                           "values": [...]}]}]}     // B*H*T*S numbers, row-major
 // Numbers are written in the shortest form that reads back to the same float32.
+// The attention masks, outputs and prediction were added to version 1 as optional fields
+// (readers skip fields they do not know): files without them still load, as before.
+// Which positions are padding: the mask of the axis (the layer's own, else the file's),
+// else, for files without masks, tokens named like padding (attnhook prepare --pad-token).
 //
 // The flat schema of existing Python extract/plot scripts is read and written too
 // (JsonSchema::kFlat): {"tokens": [...], "text": "...", "attention_matrices":
 // [layer][head][i][j]} — one batch item, one call per layer; on reading, layers are
-// named "0", "1", ... and each becomes one call of shape [1, H, T, S].
+// named "0", "1", ... and each becomes one call of shape [1, H, T, S]. It has no masks,
+// outputs or prediction.
 //
 // attn.npz (numpy: np.load("attn.npz")): one float32 array per layer and call, named
 // "<layer name>/<call>" (e.g. "layers.0.self_attn/0"), shape [B, H, T, S]; the tokens,
 // if any, as a unicode array "tokens" (and "src_tokens", and per layer
 // "<layer name>/tgt_tokens", "<layer name>/src_tokens"); "text" and "model" as 0-d
-// unicode arrays. The order of entries is model order, then call order. Entries are
+// unicode arrays. Masks are int64 arrays named like the JSON fields ("attention_mask",
+// "src_attention_mask", "<layer name>/tgt_attention_mask", ...); each output a float32
+// array "output:<name>"; the prediction "prediction:output" (0-d unicode),
+// "prediction:class_ids" (int64, shaped like the prediction), "prediction:class_names"
+// (unicode), "prediction:probabilities" (float32). The order of entries is model order,
+// then call order. Entries are
 // stored (not compressed), their data 64-byte aligned (padding in the zip local header's
 // extra field), so a stored float32 array is read in place from the mapped file; files
-// from numpy.savez and numpy.savez_compressed (float16/32/64) are read too.
+// from numpy.savez and numpy.savez_compressed (float16/32/64) are read too. Readers
+// before these additions refuse .npz files holding masks, outputs or a prediction.
 //
 // view.html (save_html): one self-contained page (no network, no CDN) with a head view
 // (tokens on two sides, lines weighted by attention, hover a token to filter, click a
 // head to toggle, layer selector) and a model view (layers x heads thumbnails, click to
 // enlarge), for one batch item. Axis labels: the layer's own tokens, else the file's
-// (src_tokens for keys), else positions 0, 1, ...
+// (src_tokens for keys), else positions 0, 1, ... Positions whose attention mask is 0
+// (padding) are left out. Above the views: the text, the prediction and the outputs
+// (their numbers when an output has at most 32).
 //
 // Attention files are untrusted input, read defensively: every declared size is checked
 // before memory is reserved for it (limits: an input file of at most 16 GiB, at most 2^30
@@ -63,18 +87,11 @@
 
 namespace attnhook {
 
-struct AttentionFile {
-  std::string model;                    // where the weights came from (informational)
-  std::string text;                     // the input text, if known
-  std::vector<std::string> tokens;      // labels of the input (query) positions
-  std::vector<std::string> src_tokens;  // labels of key positions when they differ (cross-attention)
-  std::map<std::string, LayerTokens> layer_tokens;  // per layer name, when its axes differ
-  Values values;                        // float32 on the CPU after loading
-
-  // Labels for the query (keys = false) or key (keys = true) axis of `layer` with
-  // `length` positions: the layer's own, else the file's, else none.
-  std::vector<std::string> labels(const std::string& layer, int64_t length, bool keys) const;
-};
+// The fields (AttentionInfo: model, text, tokens, attention_mask, src_tokens,
+// src_attention_mask, layer_tokens, prediction, labels(), mask(); outputs; values) are
+// declared in attnhook/formats.h, shared with the torch-free core. values: float32 on the
+// CPU after loading.
+using AttentionFile = BasicAttentionFile<at::Tensor, Values>;
 
 void save_json(const AttentionFile& file, const std::string& path,
                JsonSchema schema = JsonSchema::kAttnhook);

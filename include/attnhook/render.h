@@ -1,5 +1,5 @@
-// Rendering attention weights to PNG: a grid of every head of one layer, one head, or
-// every head of every layer (the model view).
+// Rendering attention weights to PNG: a grid of every head of one layer, one head, every
+// head of every layer (the model view), or a ViT's attention over its input picture.
 //
 //   // weights: [batch, heads, tgt_len, src_len]
 //   attnhook::save_attention_grid(weights, "layer0.png",
@@ -79,6 +79,82 @@
 // tgt_len, src_len] (the shape is quoted), batch out of range for a layer, NaN or Inf
 // (with its index), a negative thumbnail_size, an image too large (over 32768 pixels a
 // side), and a path that cannot be written. Nothing is written on error.
+//
+// Attention over the input picture, for ViT-style models (patch tokens on a grid).
+//
+//   // weights: [batch, heads, tgt_len, src_len], src_len = prefix_tokens + rows * columns
+//   attnhook::save_attention_overlay(weights, "cat.jpg", "cls.png",
+//       attnhook::OverlayOptions()
+//           .patch_grid(14, 14)   // default 0 x 0: automatic, the square grid that fills
+//                                 //   src_len - prefix_tokens keys
+//           .prefix_tokens(1)     // default 1: keys before the patches (class token; DeiT
+//                                 //   distilled: 2; with registers: 1 + registers)
+//           .query_token(0)       // default 0 (the class token): the query's token index
+//           .query_patch(3, 5)    // default none: the query is this patch (row, column);
+//                                 //   of query_token and query_patch, the last call wins
+//           .head(attnhook::OverlayOptions::kMeanOfHeads)  // default kMeanOfHeads: the mean
+//                                 //   of every head; a head index: that head; kAllHeads: a
+//                                 //   grid of every head, then their mean
+//           .batch(0)             // default 0: which sample of the batch
+//           .alpha(0.5)           // default 0.5: opacity of the colour map over the image
+//           .colormap(attnhook::Colormap::kViridis)          // default kViridis
+//           .interpolation(attnhook::Interpolation::kBilinear)  // default kBilinear
+//           .vmin(0.0)            // default none: 0, or the smallest weight if one is negative
+//           .vmax(0.05)           // default none: the largest weight shown
+//           .shared_scale(true)   // default false: kAllHeads panels each on their own scale
+//           .image_size(448)      // default 0: automatic; pixels of each overlay's longer side
+//           .columns(4)           // default 0: kAllHeads panels a row, ceil(sqrt(panels))
+//           .title("block 11"));  // default "": no title line
+//
+// Picture: the image, resized to image_size (aspect kept), with the query's attention
+// weights over the patches laid on it: the grid of rows x columns patches spans the whole
+// image (pass the picture the model saw, after its resize and crop), the map is enlarged
+// to the image's pixels smoothly (kBilinear, kBicubic — PyTorch's interpolate with
+// align_corners=False, so the centre of a patch's pixels shows that patch's weight — or
+// kNearest, flat patches), coloured with the colour map and blended: each pixel is
+// (1 - alpha) x image + alpha x colour. Keys [0, prefix_tokens) are not patches and are
+// not drawn. Each overlay is titled "head h" or "mean of H heads" (weights with one head:
+// "head 0", and kAllHeads draws no mean); a line under the title names the batch (when
+// there are several), the query and the grid; a colorbar with tick values sits on the
+// right. Automatic image_size: the image's longer side brought within 320..640 pixels
+// (160..320 for kAllHeads panels).
+//
+// Query: query_token(i) is token i of the query sequence (tgt_len); query_patch(r, c) is
+// the patch's token, prefix_tokens + r * columns + c, and needs self-attention (tgt_len ==
+// src_len). In self-attention a query token that is a patch (by either setter) is outlined
+// in every panel: a white line 2 pixels wide along the inside of its edge (1 when the
+// patch is under 6 pixels) with a black line of 1 pixel around it — the patch-to-patch map.
+//
+// Colour scale: one overlay (a head or the mean) runs from vmin to vmax; the colorbar
+// shows those values. kAllHeads by default scales each panel to its own range, from
+// min(0, its smallest weight) to its largest (heads with diffuse attention stay readable
+// next to sharp ones) and the colorbar reads 0..1, a share of each panel's largest
+// weight; shared_scale(true), vmin or vmax give all panels one scale. Weights outside
+// [vmin, vmax] take the end colours (kBicubic may overshoot the weights a little).
+//
+// Image: a PNG (any bit depth, palette, grey, alpha, interlaced; transparency over white)
+// or a JPEG (baseline or progressive; grey, YCbCr, CMYK), told by its first bytes, not its
+// name; or an image tensor: uint8 (0..255) or floating (0..1, clipped), [height, width, 3]
+// or [height, width, 1] or [3, height, width] or [1, height, width] or [height, width]
+// (a last dimension of 1 or 3 means channels last).
+//
+// Errors are attnhook::Error naming the bad value: weights of the wrong rank (the shape is
+// quoted), empty, undefined or not floating; batch, head or query_token out of range (the
+// shape is quoted); query_patch outside the grid, or given for cross-attention (tgt_len !=
+// src_len); a patch grid that does not fit the keys — "the weights have src_len 197 keys,
+// but prefix_tokens 1 + patch_grid 14 x 15 makes 211", or, automatic, "src_len 197 -
+// prefix_tokens 2 = 195 patches is not a square grid; set patch_grid(rows, columns)"; a
+// bad option (patch_grid with a side <= 0 but not 0 x 0, prefix_tokens < 0, alpha outside
+// [0, 1], image_size outside 0..8192, columns < 0, non-finite vmin/vmax, vmin >= vmax);
+// NaN or Inf among the query's weights on the patches (with its index); a picture too
+// large (over 32768 pixels a side); and a path that cannot be written. The image: "cannot
+// read image '<path>': " and the reason — no such file, a directory, over 256 MiB, not a
+// PNG or JPEG (the first bytes are quoted), over 16384 pixels a side or 2^26 pixels (the
+// size it declares is named; nothing is decoded), "the PNG file is truncated", "the JPEG
+// file is truncated", corrupt (libpng's or libjpeg's reason), more than 1000 JPEG scans; an
+// image tensor that is not one of the layouts above. Weights and options are checked
+// before the image is read. Nothing is written on error; output as for the grid (a
+// temporary file renamed over `path`, "-" for standard output).
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -105,5 +181,16 @@ void save_attention_heatmap(const at::Tensor& weights, int64_t head, const std::
 // order, a column per head, one colorbar. Each tensor: [batch, heads, tgt_len, src_len].
 void save_model_view(const Values& values, const std::string& path,
                      const ModelViewOptions& options = ModelViewOptions());
+
+// The query's attention over the patch grid laid on the image read from `image_path` (PNG
+// or JPEG). weights: [batch, heads, tgt_len, src_len] or [heads, tgt_len, src_len].
+void save_attention_overlay(const at::Tensor& weights, const std::string& image_path,
+                            const std::string& path,
+                            const OverlayOptions& options = OverlayOptions());
+
+// The same over an image tensor (layouts above), e.g. the picture before normalisation.
+void save_attention_overlay(const at::Tensor& weights, const at::Tensor& image,
+                            const std::string& path,
+                            const OverlayOptions& options = OverlayOptions());
 
 }  // namespace attnhook

@@ -5,6 +5,7 @@
 // extract runs in the plugin attnhook-extract.so, loaded on demand.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -16,24 +17,53 @@
 #include "read_limits.h"
 #include "utf8.h"
 
+namespace CLI {
+class App;
+}
+
 namespace attnhook::cli {
 
+// `attnhook extract`. One input comes from --text (a tokenizer), --ids or --input-tensor;
+// many from --inputs-file. main.cpp documents each flag; extract/inputs.cpp reads them.
 struct ExtractArgs {
   std::string model;
-  std::string ids;                         // "101,2023,..." (one input [1, len])
+  // Text through a tokenizer (tokenizer.json or a SentencePiece .model).
+  std::string text;
+  std::string text_pair;
+  std::string tgt_text;   // the decoder input, tokenized the same way
+  std::string tokenizer;
+  bool add_bos = false;   // SentencePiece only: prepend <s>
+  bool add_eos = false;   // SentencePiece only: append </s>
+  int64_t max_length = 0;          // 0 = none
+  std::string padding = "none";    // none or max_length
+  bool truncation = false;
+  // Token ids given directly: "101,2023,..." (one input [1, len]).
+  std::string ids;
+  std::string mask;       // attention mask of --ids: "1,1,0"
+  std::string type_ids;   // token type ids of --ids
+  std::string tgt_ids;    // the decoder input
+  std::string tgt_mask;
   std::vector<std::string> input_tensors;  // torch.save'd tensors, one per forward() argument
-  std::string inputs_file;                 // one line of ids per input
-  std::string tokens;                      // "a b c"
-  std::string tokens_file;                 // one token per line
+  std::string inputs_file;                 // JSON Lines (or comma-separated ids) per input
+  std::vector<std::string> tokens;         // labels "a b c", one per token input, forward order
+  std::string tokens_file;                 // labels of the first input, one per line
+  std::string tgt_tokens;                  // labels of the decoder input
+  std::string forward_args = "auto";       // auto, or the kinds in order: ids,mask,...
+  std::string labels;                      // class names, one per line
+  bool no_outputs = false;                 // keep only the prediction, not the output tensors
   std::string layers;                      // layer_regex
   std::string device = "cpu";
   std::string output;                      // .json or .npz
   std::string schema = "attnhook";         // .json only: attnhook or flat
 };
 
+// The extract subcommand, its flags and help (extract_options.cpp), parsed into `args`.
+CLI::App* add_extract_command(CLI::App& app, ExtractArgs& args);
+
+
 struct PlotArgs {
   std::string input;
-  std::string layer = "0";  // index in model order, or a name
+  std::string layer = "0";  // index in model order, a name, or all (-o is then a directory)
   std::string head = "all";
   int64_t call = 0;
   int64_t batch = 0;
@@ -51,9 +81,10 @@ struct ModelViewArgs {
 struct PrepareArgs {
   std::string input;
   int64_t batch = 0;
-  std::vector<std::string> pad_tokens = {"[PAD]", "<pad>", "<PAD>"};
+  std::vector<std::string> pad_tokens = {"[PAD]", "<pad>", "<PAD>"};  // for axes without a mask
   std::string output;
   detail::ReadLimits limits;  // --max-input-bytes
+  bool keep_padding = false;  // --keep-padding
 };
 
 struct HtmlArgs {
@@ -62,6 +93,7 @@ struct HtmlArgs {
   std::string title;
   std::string output;
   detail::ReadLimits limits;  // --max-input-bytes
+  bool keep_padding = false;  // --keep-padding
 };
 
 // Exit codes: 0 success, 1 the work failed (bad file, bad model, bad value, cannot write),
@@ -90,10 +122,9 @@ inline int report_failure(const std::exception_ptr& failure, std::FILE* out = st
 // The whole of `text` as an integer, or none (empty, trailing characters, out of range).
 std::optional<int64_t> parse_integer(const std::string& text);
 
-// Loads the plugin attnhook-extract.so (which links LibTorch) and calls run_extract.
+// Reads and tokenizes the inputs (inputs.h), loads the plugin attnhook-extract.so (which
+// links LibTorch) and calls its entry point (extract_abi.h), which runs run_extract.
 void extract(const ExtractArgs& args);
-// In the plugin: the work of `attnhook extract`.
-void run_extract(const ExtractArgs& args);
 void plot(const PlotArgs& args);
 void model_view(const ModelViewArgs& args);
 void prepare(const PrepareArgs& args);

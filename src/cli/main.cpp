@@ -15,6 +15,7 @@ constexpr int kUsage = attnhook::cli::kExitUsage;
 const char* kFooter = R"(
 Exit codes: 0 success, 1 failure (bad input, model or output), 2 usage error.
 Outputs are written to a temporary file and renamed: a failed run leaves no partial file.
+Directories in the output path are created.
 -o - writes to standard output; devices and FIFOs are written directly; symbolic links
 are followed. Attention files are untrusted input: see --max-input-bytes.)";
 
@@ -38,42 +39,30 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   cli::ExtractArgs extract;
-  auto* extract_cmd = app.add_subcommand("extract", "Run a TorchScript model once per input and save every attention call");
-  extract_cmd->add_option("--model", extract.model, "TorchScript file (torch.jit.script / torch.jit.trace)")->required();
-  auto* ids = extract_cmd->add_option("--ids", extract.ids, "Token ids of one input: 101,2023,2003 (a [1, len] tensor)");
-  auto* tensors = extract_cmd->add_option("--input-tensor", extract.input_tensors,
-                                          "A torch.save'd tensor; repeat for each forward() argument");
-  auto* inputs_file = extract_cmd->add_option("--inputs-file", extract.inputs_file,
-                                              "One line of comma-separated ids per input; writes <stem>.<n>.<ext>");
-  ids->excludes(tensors)->excludes(inputs_file);
-  tensors->excludes(inputs_file);
-  auto* tokens = extract_cmd->add_option("--tokens", extract.tokens, "Token labels, space separated");
-  extract_cmd->add_option("--tokens-file", extract.tokens_file, "Token labels, one per line")->excludes(tokens);
-  extract_cmd->add_option("--layers", extract.layers, "RE2 pattern over module names (default: every MultiheadAttention)");
-  extract_cmd->add_option("--device", extract.device, "cpu or cuda")->capture_default_str();
-  extract_cmd->add_option("-o,--output", extract.output, "attn.json or attn.npz")->required();
-  extract_cmd->add_option("--schema", extract.schema,
-                          "attn.json schema: attnhook (every call, every batch item) or flat "
-                          "({tokens, text, attention_matrices[layer][head][i][j]}: batch item 0, a call per entry)")
-      ->capture_default_str();
-  extract_cmd->footer("Example: attnhook extract --model bert.pt --ids 101,7592,2088,102 --tokens \"[CLS] hello world [SEP]\" -o attn.json");
+  auto* extract_cmd = cli::add_extract_command(app, extract);
 
   cli::PlotArgs plot;
   auto* plot_cmd = app.add_subcommand("plot", "Draw one head, or all heads of a layer, as PNG");
   plot_cmd->add_option("-i,--input", plot.input, "attn.json or attn.npz")->required();
-  plot_cmd->add_option("--layer", plot.layer, "Layer index (model order) or name")->capture_default_str();
+  plot_cmd->add_option("--layer", plot.layer,
+                       "Layer index (model order), name, or all: one grid per layer into the directory -o")
+      ->capture_default_str();
   plot_cmd->add_option("--head", plot.head, "Head index, or all")->capture_default_str();
   plot_cmd->add_option("--call", plot.call, "Which call of the layer")->capture_default_str();
   plot_cmd->add_option("--batch", plot.batch, "Batch item")->capture_default_str();
-  plot_cmd->add_option("-o,--output", plot.output, "PNG file")->required();
+  plot_cmd->add_option("-o,--output", plot.output, "PNG file; with --layer all a directory (<layer name>.png each)")
+      ->required();
   add_input_limit(plot_cmd, plot.limits);
-  plot_cmd->footer("Example: attnhook plot -i attn.json --layer layers.0.self_attn --head all -o layer0.png");
+  plot_cmd->footer(
+      "Axes are labelled with the file's tokens, else with position numbers (thinned to stay legible).\n"
+      "Example: attnhook plot -i attn.json --layer layers.0.self_attn --head all -o layer0.png\n"
+      "Example: attnhook plot -i attn.json --layer all -o grids/");
 
   cli::ModelViewArgs view;
   auto* view_cmd = app.add_subcommand("model-view", "Draw every layer x head as thumbnails in one PNG");
   view_cmd->add_option("-i,--input", view.input, "attn.json or attn.npz")->required();
   view_cmd->add_option("--batch", view.batch, "Batch item")->capture_default_str();
-  view_cmd->add_option("-o,--output", view.output, "PNG file")->required();
+  view_cmd->add_option("-o,--output", view.output, "PNG file (the title names the prediction, if any)")->required();
   add_input_limit(view_cmd, view.limits);
   view_cmd->footer("Example: attnhook model-view -i attn.json -o model.png");
 
@@ -81,7 +70,11 @@ int main(int argc, char** argv) {
   auto* prepare_cmd = app.add_subcommand("prepare", "Convert to the backend schema {tokens, text, layers:[{layer_idx, heads}]}");
   prepare_cmd->add_option("-i,--input", prepare.input, "attn.json or attn.npz")->required();
   prepare_cmd->add_option("--batch", prepare.batch, "Batch item")->capture_default_str();
-  prepare_cmd->add_option("--pad-token", prepare.pad_tokens, "Tokens removed as padding")->capture_default_str();
+  prepare_cmd->add_option("--pad-token", prepare.pad_tokens,
+                          "Tokens removed as padding where the file has no attention mask (masks decide otherwise)")
+      ->capture_default_str()
+      ->allow_extra_args(false);  // one token a flag, as given: "[PAD]" is not a list
+  prepare_cmd->add_flag("--keep-padding", prepare.keep_padding, "Keep padding positions");
   prepare_cmd->add_option("-o,--output", prepare.output, "JSON file")->required();
   add_input_limit(prepare_cmd, prepare.limits);
   prepare_cmd->footer("Example: attnhook prepare -i attn.json -o backend.json");
@@ -91,6 +84,7 @@ int main(int argc, char** argv) {
   html_cmd->add_option("-i,--input", html.input, "attn.json or attn.npz")->required();
   html_cmd->add_option("--batch", html.batch, "Batch item")->capture_default_str();
   html_cmd->add_option("--title", html.title, "Page title (default: the model)");
+  html_cmd->add_flag("--keep-padding", html.keep_padding, "Keep positions the attention mask marks as padding");
   html_cmd->add_option("-o,--output", html.output, "HTML file")->required();
   add_input_limit(html_cmd, html.limits);
   html_cmd->footer("Example: attnhook html -i attn.json -o view.html   (open it in any browser, offline)");

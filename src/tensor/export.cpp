@@ -1,33 +1,37 @@
 // The at::Tensor attention-file API (attnhook/export.h) over the torch-free readers and
-// writers of src/view/ (json.cpp, npz.cpp, html.cpp).
+// writers of src/view/ (json_read.cpp, json_write.cpp, npz.cpp, html.cpp). AttentionFile
+// and detail::AttentionData are one struct template (attnhook/formats.h): only the
+// arrays are converted, the rest is copied as AttentionInfo.
 #include "attnhook/export.h"
 
 #include "attention_data.h"
+#include "attnhook/error.h"
 #include "tensor/tensor_array.h"
 
 namespace attnhook {
 namespace {
 
 detail::AttentionData to_data(const AttentionFile& file) {
-  return {file.model, file.text, file.tokens, file.src_tokens, file.layer_tokens, detail::to_calls(file.values)};
+  detail::AttentionData data;
+  static_cast<AttentionInfo&>(data) = file;
+  // Outputs of any dtype are stored as float32 (to_array converts).
+  for (const auto& [name, values] : file.outputs) {
+    if (!values.defined()) throw Error("output '" + name + "' is an undefined tensor");
+    data.outputs.push_back({name, detail::to_array(values)});
+  }
+  data.values = detail::to_calls(file.values);
+  return data;
 }
 
 AttentionFile to_file(detail::AttentionData data) {
   AttentionFile file;
-  file.model = std::move(data.model);
-  file.text = std::move(data.text);
-  file.tokens = std::move(data.tokens);
-  file.src_tokens = std::move(data.src_tokens);
-  file.layer_tokens = std::move(data.layer_tokens);
+  static_cast<AttentionInfo&>(file) = std::move(static_cast<AttentionInfo&>(data));
+  for (const auto& [name, values] : data.outputs) file.outputs.push_back({name, detail::to_tensor(values)});
   file.values = detail::to_values(data.values);
   return file;
 }
 
 }  // namespace
-
-std::vector<std::string> AttentionFile::labels(const std::string& layer, int64_t length, bool keys) const {
-  return detail::axis_labels(layer_tokens, src_tokens, tokens, layer, length, keys);
-}
 
 void save_json(const AttentionFile& file, const std::string& path, JsonSchema schema) {
   detail::write_json(to_data(file), path, schema);

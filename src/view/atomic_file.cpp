@@ -127,6 +127,18 @@ void write_atomically(const std::string& path, const std::string& what,
   }
 }
 
+void create_parent_directories(const std::string& path, const std::string& what) {
+  if (path == "-") return;
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code error;
+  if (parent.empty() || fs::exists(parent, error)) return;
+  fs::create_directories(parent, error);
+  if (error) {
+    throw Error(fmt::format("cannot create directory '{}' for {} '{}': {}", printable(parent.string(), 4096), what,
+                            printable(path, 4096), error.message()));
+  }
+}
+
 void write_atomically(const std::string& path, const std::string& what, const char* data, size_t size) {
   write_atomically(path, what, [&](std::FILE* stream, std::string& error) {
     if (std::fwrite(data, 1, size, stream) == size) return true;

@@ -27,6 +27,12 @@ namespace attnhook::detail {
 void write_atomically(const std::string& path, const std::string& what,
                       const std::function<bool(std::FILE* file, std::string& error)>& write);
 
+// Creates the directories `path` lies in that do not exist yet (`mkdir -p` of its parent),
+// for the command-line tool: write_atomically itself never creates directories. "-" and
+// a path whose parent exists are left alone. On failure an attnhook::Error
+// "cannot create directory '<dir>' for <what> '<path>': <reason>".
+void create_parent_directories(const std::string& path, const std::string& what);
+
 // write_atomically for contents already in memory.
 void write_atomically(const std::string& path, const std::string& what, const char* data, size_t size);
 

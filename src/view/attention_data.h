@@ -1,5 +1,5 @@
 // Internal: attention files without LibTorch. AttentionData is attnhook::AttentionFile
-// with arrays in place of tensors; the public save_*/load_* functions (export.h, which
+// with arrays in place of tensors (one template, attnhook/formats.h); the public save_*/load_* functions (export.h, which
 // documents the formats and errors) convert and call these. The command-line viewer
 // (plot, model-view, prepare, html) uses them directly and so never loads LibTorch.
 //
@@ -23,23 +23,9 @@
 
 namespace attnhook::detail {
 
-struct AttentionData {
-  std::string model;
-  std::string text;
-  std::vector<std::string> tokens;
-  std::vector<std::string> src_tokens;
-  std::map<std::string, LayerTokens> layer_tokens;
-  NamedCalls values;  // each call [batch, heads, tgt_len, src_len] after reading
-
-  std::vector<std::string> labels(const std::string& layer, int64_t length, bool keys) const;
-};
-
-// AttentionFile::labels and AttentionData::labels: the layer's own labels for the axis,
-// else the file's (src_tokens for keys), else none; only lists of `length` count.
-std::vector<std::string> axis_labels(const std::map<std::string, LayerTokens>& layer_tokens,
-                                     const std::vector<std::string>& src_tokens,
-                                     const std::vector<std::string>& tokens,
-                                     const std::string& layer, int64_t length, bool keys);
+// attnhook::AttentionFile with FloatArrays in place of tensors: the same struct
+// (attnhook/formats.h), so a field added there reaches both.
+using AttentionData = BasicAttentionFile<FloatArray, NamedCalls>;
 
 // A layer of an opened file: its name, and how many calls it recorded.
 struct LayerEntry {
@@ -51,7 +37,7 @@ struct LayerEntry {
 class AttentionReader {
  public:
   virtual ~AttentionReader() = default;
-  // model, text, tokens, src_tokens and layer_tokens; `values` is empty.
+  // Everything but the calls: AttentionInfo and the outputs; `values` is empty.
   const AttentionData& info() const { return info_; }
   // Model order.
   const std::vector<LayerEntry>& layers() const { return layers_; }
@@ -79,8 +65,9 @@ std::unique_ptr<AttentionReader> open_attention(const std::string& path,
 
 void write_json(const AttentionData& data, const std::string& path, JsonSchema schema);
 void write_npz(const AttentionData& data, const std::string& path);
+// Positions whose attention mask is 0 are left out, unless keep_padding.
 void write_html(const AttentionData& data, const std::string& path, int64_t batch,
-                const std::string& title);
+                const std::string& title, bool keep_padding = false);
 // open_* followed by read_all().
 AttentionData read_json(const std::string& path, const ReadLimits& limits = ReadLimits());
 AttentionData read_npz(const std::string& path, const ReadLimits& limits = ReadLimits());

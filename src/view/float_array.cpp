@@ -47,6 +47,10 @@ FloatArray FloatArray::reshaped(std::vector<int64_t> shape) const {
   return FloatArray(std::move(shape), data_);
 }
 
+std::string call_label(const std::string& name, size_t call, size_t calls) {
+  return calls > 1 ? fmt::format("'{}' call {}", name, call) : fmt::format("'{}'", name);
+}
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }

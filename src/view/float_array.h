@@ -41,4 +41,8 @@ std::string shape_text(const std::vector<int64_t>& shape);
 // Layer name -> its calls, in model order (what attnhook::Values holds, as arrays).
 using NamedCalls = std::vector<std::pair<std::string, std::vector<FloatArray>>>;
 
+// "'name'" or "'name' call k" (when the layer has several calls): how messages name one
+// call of a layer, in Values and NamedCalls alike.
+std::string call_label(const std::string& name, size_t call, size_t calls);
+
 }  // namespace attnhook::detail

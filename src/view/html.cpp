@@ -1,5 +1,6 @@
 // view.html: the viewer template (src/view/viewer.html, compiled in) filled with one
-// batch item of every layer and call.
+// batch item of every layer and call (padding left out, unless kept), the text, the
+// model's prediction and outputs.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include "atomic_file.h"
 #include "attention_data.h"
 #include "attnhook/error.h"
+#include "padding.h"
 
 namespace attnhook::detail {
 
@@ -48,36 +50,44 @@ std::string dump(const T& value) {
   return nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string positions(int64_t length, std::vector<std::string> labels) {
+std::vector<std::string> positions(int64_t length, std::vector<std::string> labels) {
   if (labels.empty()) {
     for (int64_t i = 0; i < length; ++i) labels.push_back(std::to_string(i));
   }
-  return dump(labels);
+  return labels;
+}
+
+constexpr int64_t kListedOutputNumbers = 32;  // the heading lists an output's numbers up to this many
+
+// The prediction and the outputs, for the page's heading: {"text", "prediction", "outputs"}.
+// Outputs are listed by name and shape; their numbers only when there are a few.
+std::string answer(const AttentionData& file) {
+  nlohmann::json out = {{"text", file.text}, {"prediction", nullptr}, {"outputs", nlohmann::json::array()}};
+  const Prediction& p = file.prediction;
+  if (!p.empty()) {
+    std::vector<double> probabilities(p.probabilities.begin(), p.probabilities.end());
+    for (double& value : probabilities) value = std::isfinite(value) ? value : 0;
+    out["prediction"] = {{"output", p.output}, {"shape", p.shape}, {"class_ids", p.class_ids},
+                         {"class_names", p.class_names}, {"probabilities", probabilities}};
+  }
+  for (const auto& [name, values] : file.outputs) {
+    nlohmann::json entry = {{"name", name}, {"shape", values.shape()}};
+    if (values.numel() <= kListedOutputNumbers) {
+      std::vector<double> numbers(values.data(), values.data() + values.numel());
+      for (double& value : numbers) value = std::isfinite(value) ? value : 0;
+      entry["values"] = numbers;
+    }
+    out["outputs"].push_back(entry);
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
 
-std::vector<std::string> axis_labels(const std::map<std::string, LayerTokens>& layer_tokens,
-                                     const std::vector<std::string>& src_tokens,
-                                     const std::vector<std::string>& tokens,
-                                     const std::string& layer, int64_t length, bool keys) {
-  const auto own = layer_tokens.find(layer);
-  if (own != layer_tokens.end()) {
-    const auto& list = keys ? own->second.src : own->second.tgt;
-    if (static_cast<int64_t>(list.size()) == length) return list;
-  }
-  if (keys && static_cast<int64_t>(src_tokens.size()) == length) return src_tokens;
-  if (static_cast<int64_t>(tokens.size()) == length) return tokens;
-  return {};
-}
-
-std::vector<std::string> AttentionData::labels(const std::string& layer, int64_t length, bool keys) const {
-  return axis_labels(layer_tokens, src_tokens, tokens, layer, length, keys);
-}
-
-void write_html(const AttentionData& file, const std::string& path, int64_t batch, const std::string& title) {
-  std::string payload =
-      "{\"title\":" + dump(title.empty() ? file.model : title) + ",\"layers\":[";
+void write_html(const AttentionData& file, const std::string& path, int64_t batch, const std::string& title,
+                bool keep_padding) {
+  std::string payload = "{\"title\":" + dump(title.empty() ? file.model : title) + ",\"answer\":" + answer(file) +
+                        ",\"layers\":[";
   bool first = true;
   for (const auto& [name, calls] : file.values) {
     for (size_t c = 0; c < calls.size(); ++c) {
@@ -89,11 +99,18 @@ void write_html(const AttentionData& file, const std::string& path, int64_t batc
         throw Error(fmt::format("save_html: batch {} is out of range for layer '{}' (batch size {})", batch, name,
                                 calls[c].size(0)));
       }
-      const FloatArray weights = calls[c][batch];
+      FloatArray weights = calls[c][batch];  // [heads, tgt, src]
+      std::vector<std::string> rows_labels = positions(weights.size(1), file.labels(name, weights.size(1), false));
+      std::vector<std::string> cols_labels = positions(weights.size(2), file.labels(name, weights.size(2), true));
+      if (!keep_padding) {
+        const KeptPositions kept = kept_positions(file, name, weights.size(1), weights.size(2), {});
+        weights = without_padding(weights, kept);
+        rows_labels = kept_labels(rows_labels, kept.rows);
+        cols_labels = kept_labels(cols_labels, kept.cols);
+      }
       const int64_t heads = weights.size(0), rows = weights.size(1), cols = weights.size(2);
       payload += fmt::format("{}{{\"name\":{},\"call\":{},\"tgt_tokens\":{},\"src_tokens\":{},\"heads\":[",
-                             first ? "" : ",", dump(name), c,
-                             positions(rows, file.labels(name, rows, false)), positions(cols, file.labels(name, cols, true)));
+                             first ? "" : ",", dump(name), c, dump(rows_labels), dump(cols_labels));
       first = false;
       const float* data = weights.data();
       for (int64_t h = 0; h < heads; ++h) {

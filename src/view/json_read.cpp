@@ -7,14 +7,12 @@
 // costs the memory of the call drawn, not of the file.
 #include <fmt/format.h>
 
-#include <charconv>
-#include <cmath>
-#include <limits>
 #include <optional>
 
 #include "attention_data.h"
 #include "attnhook/error.h"
 #include "input_file.h"
+#include "json_fields.h"
 #include "json_scanner.h"
 #include "utf8.h"
 
@@ -43,12 +41,11 @@ class JsonReader : public AttentionReader {
  private:
   [[noreturn]] void fail(const std::string& what, size_t at) const;
   JsonScanner scanner() const;
-  std::vector<std::string> read_strings(JsonScanner& json, const std::string& where) const;
   std::string read_text(JsonScanner& json, const char* key) const;
   void index_attnhook_layers(size_t layers_at);
   void index_flat_layers(size_t matrices_at);
-  std::vector<int64_t> read_shape(JsonScanner& json, const std::string& where) const;
-  float number(JsonScanner& json, const std::string& where, int64_t index) const;
+  JsonFields fields(JsonScanner& json) const { return JsonFields(json, path_, limits_); }
+  void read_outputs(JsonScanner& json);
 
   std::string path_;
   ReadLimits limits_;
@@ -85,7 +82,16 @@ JsonReader::JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& 
       (key == "model" ? info_.model : info_.text) = read_text(json, key.c_str());
       continue;
     } else if (key == "tokens" || key == "src_tokens") {
-      (key == "tokens" ? info_.tokens : info_.src_tokens) = read_strings(json, key);
+      (key == "tokens" ? info_.tokens : info_.src_tokens) = fields(json).strings(key);
+      continue;
+    } else if (key == "attention_mask" || key == "src_attention_mask") {
+      (key == "attention_mask" ? info_.attention_mask : info_.src_attention_mask) = fields(json).integers(key);
+      continue;
+    } else if (key == "outputs") {
+      read_outputs(json);
+      continue;
+    } else if (key == "prediction") {
+      info_.prediction = fields(json).prediction(key);
       continue;
     }
     json.skip_value();
@@ -126,7 +132,13 @@ JsonScanner JsonReader::scanner() const {
 
 void JsonReader::fail(const std::string& what, size_t at) const {
   JsonScanner json(file_->bytes(), path_, limits_.max_nesting_depth());
-  throw Error(fmt::format("attention file '{}': {} ({})", printable(path_, 4096), what, json.location(at)));
+  fields(json).fail(what, at);
+}
+
+void JsonReader::read_outputs(JsonScanner& json) {
+  if (json.next_kind() != Kind::kArray) fail("\"outputs\" must be an array of {name, shape, values}", json.position());
+  json.begin_array();
+  for (size_t i = 0; json.next_element(); ++i) info_.outputs.push_back(fields(json).output(fmt::format("outputs[{}]", i)));
 }
 
 std::string JsonReader::read_text(JsonScanner& json, const char* key) const {
@@ -134,45 +146,6 @@ std::string JsonReader::read_text(JsonScanner& json, const char* key) const {
   if (kind == Kind::kNull) return json.read_null(), "";
   if (kind != Kind::kString) fail(fmt::format("\"{}\" must be a string, not {}", key, json.describe(json.position())), json.position());
   return json.read_string();
-}
-
-std::vector<std::string> JsonReader::read_strings(JsonScanner& json, const std::string& where) const {
-  std::vector<std::string> out;
-  if (json.read_null()) return out;
-  if (json.next_kind() != Kind::kArray) fail(where + " must be an array of strings", json.position());
-  json.begin_array();
-  while (json.next_element()) {
-    const Kind kind = json.next_kind();
-    // No JSON value starts there at all: the file is not JSON, whatever was expected.
-    if (kind == Kind::kInvalid) json.syntax_error("expected a value", json.position());
-    if (kind != Kind::kString) fail(fmt::format("{}[{}] must be a string", where, out.size()), json.position());
-    out.push_back(json.read_string());
-  }
-  return out;
-}
-
-std::vector<int64_t> JsonReader::read_shape(JsonScanner& json, const std::string& where) const {
-  const Kind kind = json.next_kind();
-  const size_t at = json.position();
-  if (kind != Kind::kArray) fail(where + ".shape must be [batch, heads, tgt_len, src_len]", at);
-  std::vector<int64_t> shape;
-  json.begin_array();
-  while (json.next_element()) {
-    const Kind size_kind = json.next_kind();
-    const size_t size_at = json.position();
-    int64_t size = -1;
-    if (size_kind == Kind::kNumber) {
-      const std::string_view text = json.read_number_text();
-      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), size);
-      if (error != std::errc() || end != text.data() + text.size()) size = -1;  // 1.5, 1e3, -1, 2^63
-    } else {
-      json.skip_value();
-    }
-    if (size < 0) fail(where + ".shape must hold non-negative integers", size_at);
-    shape.push_back(size);
-  }
-  if (shape.size() != 4) fail(where + ".shape must be [batch, heads, tgt_len, src_len]", at);
-  return shape;
 }
 
 void JsonReader::index_attnhook_layers(size_t layers_at) {
@@ -197,7 +170,10 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
         name = json.read_string();
       } else if (key == "tgt_tokens" || key == "src_tokens") {
         if (!own) own.emplace();
-        (key == "tgt_tokens" ? own->tgt : own->src) = read_strings(json, where + "." + key);
+        (key == "tgt_tokens" ? own->tgt : own->src) = fields(json).strings(where + "." + key);
+      } else if (key == "tgt_attention_mask" || key == "src_attention_mask") {
+        if (!own) own.emplace();
+        (key == "tgt_attention_mask" ? own->tgt_mask : own->src_mask) = fields(json).integers(where + "." + key);
       } else if (key == "calls") {
         if (kind != Kind::kArray) fail(where + ".calls must be an array", at);
         has_calls = true;
@@ -213,7 +189,7 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
           json.begin_object();
           for (std::string member; json.next_member(member);) {
             if (member == "shape") {
-              shape = read_shape(json, call_where);
+              shape = fields(json).shape(call_where, 4, "[batch, heads, tgt_len, src_len]");
             } else if (member == "values") {
               if (json.next_kind() != Kind::kArray) fail(call_where + ".values must be an array", json.position());
               values_at = json.position();
@@ -297,43 +273,9 @@ void JsonReader::index_flat_layers(size_t matrices_at) {
   }
 }
 
-// A JSON number as float32. Numbers beyond float32's range are an error, not infinity:
-// an attention weight of 1e39 is a broken file. Numbers too small for float32 become 0.
-float JsonReader::number(JsonScanner& json, const std::string& where, int64_t index) const {
-  if (json.read_null()) return std::numeric_limits<float>::quiet_NaN();
-  const size_t at = json.position();
-  const std::string_view text = json.read_number_text();
-  float value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error == std::errc() && end == text.data() + text.size()) return value;
-  // Out of float32's range (the grammar was checked): too large, or too small.
-  double wide = 0;
-  const auto [wide_end, wide_error] = std::from_chars(text.data(), text.data() + text.size(), wide);
-  bool tiny;
-  if (wide_error == std::errc()) {
-    tiny = std::fabs(wide) < 1;
-  } else {
-    // Beyond double too: the decimal exponent of the first significant digit decides.
-    int64_t exponent = 0, integer_digits = 0, leading_zeros = 0;
-    size_t k = text[0] == '-';
-    for (; k < text.size() && text[k] >= '0' && text[k] <= '9'; ++k) integer_digits += integer_digits || text[k] != '0';
-    if (k < text.size() && text[k] == '.') {
-      for (++k; k < text.size() && text[k] == '0'; ++k) ++leading_zeros;
-      while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
-    }
-    if (k < text.size()) {  // e[+-]digits, saturated
-      const bool negative = text[k + 1] == '-';
-      for (k += 1 + (text[k + 1] == '-' || text[k + 1] == '+'); k < text.size(); ++k) exponent = std::min<int64_t>(exponent * 10 + (text[k] - '0'), int64_t{1} << 40);
-      if (negative) exponent = -exponent;
-    }
-    tiny = (integer_digits > 0 ? integer_digits - 1 : -leading_zeros - 1) + exponent < 0;
-  }
-  if (tiny) return text[0] == '-' ? -0.0f : static_cast<float>(wide);
-  fail(fmt::format("{}[{}] = {} is out of float32's range", where, index, printable(text, 40)), at);
-}
-
 FloatArray JsonReader::read(size_t layer, size_t call) const {
   JsonScanner json = scanner();
+  JsonFields numbers = fields(json);
   std::vector<float> values;
   std::vector<int64_t> shape;
   size_t begin = 0;
@@ -350,7 +292,7 @@ FloatArray JsonReader::read(size_t layer, size_t call) const {
       for (int64_t i = 0; json.next_element(); ++i) {
         json.begin_array();
         const std::string row = fmt::format("{}[{}][{}]", where, h, i);
-        for (int64_t j = 0; json.next_element(); ++j) values.push_back(number(json, row, j));
+        for (int64_t j = 0; json.next_element(); ++j) values.push_back(numbers.number(row, j));
       }
     }
   } else {
@@ -361,7 +303,7 @@ FloatArray JsonReader::read(size_t layer, size_t call) const {
     begin = span.values_at;
     json.seek(span.values_at, 5);
     json.begin_array();
-    for (int64_t i = 0; json.next_element(); ++i) values.push_back(number(json, where, i));
+    for (int64_t i = 0; json.next_element(); ++i) values.push_back(numbers.number(where, i));
   }
   file_->release(begin, json.position());
   return FloatArray(std::move(shape), std::move(values));

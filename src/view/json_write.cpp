@@ -78,6 +78,59 @@ void append_nested(Output& out, const float* data, const int64_t* shape, size_t 
   if (rank == 1) out.maybe_flush();
 }
 
+void append_integers(fmt::memory_buffer& out, const std::vector<int64_t>& values) {
+  fmt::format_to(std::back_inserter(out), "[{}]", fmt::join(values, ","));
+}
+
+// The numbers of `values`, flat, row-major.
+void append_numbers(Output& out, const float* data, int64_t count) {
+  out.buffer().push_back('[');
+  for (int64_t i = 0; i < count; ++i) {
+    if (i) out.buffer().push_back(',');
+    append_number(out.buffer(), data[i]);
+    if ((i & 0xfff) == 0xfff) out.maybe_flush();
+  }
+  out.buffer().push_back(']');
+}
+
+// `separator` "<key>": [...] when `values` is not empty.
+void append_mask(Output& out, const char* separator, const char* key, const std::vector<int64_t>& values) {
+  if (values.empty()) return;
+  fmt::format_to(std::back_inserter(out.buffer()), "{}\"{}\": ", separator, key);
+  append_integers(out.buffer(), values);
+}
+
+void append_outputs(const AttentionData& file, Output& out) {
+  fmt::memory_buffer& buffer = out.buffer();
+  if (!file.outputs.empty()) {
+    out.text(",\n \"outputs\": [");
+    for (size_t i = 0; i < file.outputs.size(); ++i) {
+      const auto& [name, values] = file.outputs[i];
+      out.text(i ? ",\n  {\"name\": " : "\n  {\"name\": ");
+      append_string(buffer, name);
+      fmt::format_to(std::back_inserter(buffer), ", \"shape\": [{}], \"values\": ", fmt::join(values.shape(), ", "));
+      append_numbers(out, values.data(), values.numel());
+      out.text("}");
+    }
+    out.text("]");
+  }
+  const Prediction& prediction = file.prediction;
+  if (prediction.empty()) return;
+  out.text(",\n \"prediction\": {\"output\": ");
+  append_string(buffer, prediction.output);
+  fmt::format_to(std::back_inserter(buffer), ", \"shape\": [{}], \"class_ids\": ", fmt::join(prediction.shape, ", "));
+  append_integers(buffer, prediction.class_ids);
+  if (!prediction.class_names.empty()) {
+    out.text(", \"class_names\": ");
+    append_strings(buffer, prediction.class_names);
+  }
+  if (!prediction.probabilities.empty()) {
+    out.text(", \"probabilities\": ");
+    append_numbers(out, prediction.probabilities.data(), static_cast<int64_t>(prediction.probabilities.size()));
+  }
+  out.text("}");
+}
+
 void attnhook_schema(const AttentionData& file, Output& out) {
   fmt::memory_buffer& buffer = out.buffer();
   out.text("{\"format\": \"attnhook\", \"version\": 1,\n \"model\": ");
@@ -86,10 +139,13 @@ void attnhook_schema(const AttentionData& file, Output& out) {
   append_string(buffer, file.text);
   out.text(",\n \"tokens\": ");
   append_strings(buffer, file.tokens);
+  append_mask(out, ",\n ", "attention_mask", file.attention_mask);
   if (!file.src_tokens.empty()) {
     out.text(",\n \"src_tokens\": ");
     append_strings(buffer, file.src_tokens);
   }
+  append_mask(out, ",\n ", "src_attention_mask", file.src_attention_mask);
+  append_outputs(file, out);
   out.text(",\n \"layers\": [");
   bool first_layer = true;
   for (const auto& [name, calls] : file.values) {
@@ -102,19 +158,16 @@ void attnhook_schema(const AttentionData& file, Output& out) {
       append_strings(buffer, own->second.tgt);
       out.text(", \"src_tokens\": ");
       append_strings(buffer, own->second.src);
+      append_mask(out, ", ", "tgt_attention_mask", own->second.tgt_mask);
+      append_mask(out, ", ", "src_attention_mask", own->second.src_mask);
     }
     out.text(", \"calls\": [");
     for (size_t c = 0; c < calls.size(); ++c) {
       const FloatArray& weights = calls[c];
-      fmt::format_to(std::back_inserter(buffer), "{}\n   {{\"shape\": [{}], \"values\": [", c ? "," : "",
+      fmt::format_to(std::back_inserter(buffer), "{}\n   {{\"shape\": [{}], \"values\": ", c ? "," : "",
                      fmt::join(weights.shape(), ", "));
-      const float* data = weights.data();
-      for (int64_t i = 0; i < weights.numel(); ++i) {
-        if (i) buffer.push_back(',');
-        append_number(buffer, data[i]);
-        if ((i & 0xfff) == 0xfff) out.maybe_flush();
-      }
-      out.text("]}");
+      append_numbers(out, weights.data(), weights.numel());
+      out.text("}");
     }
     out.text("]}");
   }

@@ -80,9 +80,6 @@ struct ModelViewLayout {
   double vmax = 0;  //   thumbnail's own range) by default
 };
 
-// "'name'" or "'name' call k" (when the layer has several calls): how messages name a call.
-std::string call_label(const std::string& name, size_t call, size_t calls);
-
 // save_model_view over arrays, each [batch, heads, tgt_len, src_len].
 void save_model_view(const NamedCalls& values, const std::string& path,
                      const ModelViewOptions& options);

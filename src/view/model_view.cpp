@@ -328,10 +328,6 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
 
 namespace detail {
 
-std::string call_label(const std::string& name, size_t call, size_t calls) {
-  return calls > 1 ? fmt::format("'{}' call {}", name, call) : fmt::format("'{}'", name);
-}
-
 ModelViewLayout model_view_layout(const NamedCalls& values, const ModelViewOptions& options) {
   return compose(prepare(values, options), options).layout;
 }

@@ -152,6 +152,13 @@ int float_item_size(const std::string& descr) {
   return 0;
 }
 
+int integer_item_size(const std::string& descr, bool& is_signed) {
+  is_signed = descr.size() == 3 && descr[1] == 'i';
+  if (descr == "|b1" || descr == "|u1" || descr == "|i1") return 1;
+  if (descr.size() != 3 || descr[0] != '<' || (descr[1] != 'i' && descr[1] != 'u')) return 0;
+  return descr[2] == '2' ? 2 : descr[2] == '4' ? 4 : descr[2] == '8' ? 8 : 0;
+}
+
 std::string npy_header(const std::string& descr, const std::vector<int64_t>& shape) {
   std::string dims;
   for (int64_t size : shape) dims += std::to_string(size) + ", ";

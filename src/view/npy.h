@@ -22,6 +22,10 @@ NpyHeader read_npy_header(ZipEntryReader& entry, const std::string& where);
 // Bytes a float element of `descr` takes ('<f2' 2, '<f4' 4, '<f8' 8), or 0 for any other.
 int float_item_size(const std::string& descr);
 
+// Bytes an integer (or bool) element of `descr` takes ('|b1', '|i1', '|u1', '<i2' ...
+// '<u8'), or 0 for any other; `is_signed` says whether it is two's complement.
+int integer_item_size(const std::string& descr, bool& is_signed);
+
 // The header of a .npy array, padded so that the data starts 64-byte aligned.
 std::string npy_header(const std::string& descr, const std::vector<int64_t>& shape);
 

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "atomic_file.h"
 #include "attention_data.h"
@@ -24,6 +25,16 @@ constexpr size_t kPieceBytes = size_t{1} << 16;  // converted in pieces of this 
 // for a layer of 50 MB costs as much as copying it.
 std::shared_ptr<float[]> float_storage(int64_t count) { return std::shared_ptr<float[]>(new float[count]); }
 
+// An int64 array entry `name` of `shape` (1-d when none is given), unless `values` is empty.
+void add_integers(std::vector<ZipSource>& entries, const std::string& name, const std::vector<int64_t>& values,
+                  std::optional<std::vector<int64_t>> shape = std::nullopt) {
+  if (values.empty()) return;
+  if (!shape) shape = std::vector<int64_t>{static_cast<int64_t>(values.size())};
+  std::string bytes = npy_header("<i8", *shape);
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t));
+  entries.push_back({name, std::move(bytes)});
+}
+
 class NpzReader : public AttentionReader {
  public:
   NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& limits);
@@ -34,6 +45,13 @@ class NpzReader : public AttentionReader {
     return fmt::format("attention file '{}', array '{}'", printable(path_, 4096), printable(entry.name, 80));
   }
   std::vector<std::string> read_strings(const ZipEntry& entry) const;
+  void check_prediction() const;
+  // Integers (or bools) of any shape; `shape`, if given, receives the array's.
+  std::vector<int64_t> read_integers(const ZipEntry& entry, std::vector<int64_t>* shape = nullptr) const;
+  // Floats; rank 0 = any rank, else exactly `rank` dimensions.
+  FloatArray read_floats(const ZipEntry& entry, size_t rank) const;
+  // output:<name> and prediction:<field>; false for any other name.
+  bool read_output(const std::string& key, const ZipEntry& entry);
 
   std::string path_;
   ReadLimits limits_;
@@ -61,12 +79,22 @@ NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& li
       (key == "text" ? info_.text : info_.model) = texts.empty() ? "" : texts[0];
       continue;
     }
+    if (key == "attention_mask" || key == "src_attention_mask") {
+      (key == "attention_mask" ? info_.attention_mask : info_.src_attention_mask) = read_integers(entry);
+      continue;
+    }
+    if (read_output(key, entry)) continue;
     const auto slash = key.rfind('/');
     if (slash == std::string::npos) throw Error(where(entry) + ": layer arrays are named '<layer>/<call>'");
     const std::string name = key.substr(0, slash), leaf = key.substr(slash + 1);
     if (leaf == "tgt_tokens" || leaf == "src_tokens") {
       auto& own = info_.layer_tokens[name];
       (leaf == "tgt_tokens" ? own.tgt : own.src) = read_strings(entry);
+      continue;
+    }
+    if (leaf == "tgt_attention_mask" || leaf == "src_attention_mask") {
+      auto& own = info_.layer_tokens[name];
+      (leaf == "tgt_attention_mask" ? own.tgt_mask : own.src_mask) = read_integers(entry);
       continue;
     }
     int64_t call = -1;
@@ -86,6 +114,48 @@ NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& li
     entries_.emplace_back();
     for (const auto& [number, entry] : calls[l]) entries_.back().push_back(entry);
   }
+  check_prediction();
+}
+
+bool NpzReader::read_output(const std::string& key, const ZipEntry& entry) {
+  if (key.compare(0, 7, "output:") == 0) {
+    info_.outputs.push_back({key.substr(7), read_floats(entry, 0)});
+    return true;
+  }
+  if (key.compare(0, 11, "prediction:") != 0) return false;
+  Prediction& prediction = info_.prediction;
+  const std::string field = key.substr(11);
+  if (field == "output") {
+    const auto texts = read_strings(entry);
+    prediction.output = texts.empty() ? "" : texts[0];
+  } else if (field == "class_ids") {
+    prediction.class_ids = read_integers(entry, &prediction.shape);
+  } else if (field == "class_names") {
+    prediction.class_names = read_strings(entry);
+  } else if (field == "probabilities") {
+    const FloatArray values = read_floats(entry, 0);
+    prediction.probabilities.assign(values.data(), values.data() + values.numel());
+  } else {
+    throw Error(where(entry) + ": unknown prediction field (known: output, class_ids, class_names, probabilities)");
+  }
+  return true;
+}
+
+void NpzReader::check_prediction() const {
+  const Prediction& prediction = info_.prediction;
+  const bool any = !prediction.output.empty() || !prediction.class_ids.empty() || !prediction.class_names.empty() ||
+                   !prediction.probabilities.empty();
+  if (!any) return;
+  const std::string file = fmt::format("attention file '{}'", printable(path_, 4096));
+  if (prediction.output.empty()) throw Error(file + ": the prediction has no 'prediction:output'");
+  auto check = [&](size_t size, const char* field) {
+    if (size != prediction.class_ids.size()) {
+      throw Error(fmt::format("{}: 'prediction:{}' has {} entries, 'prediction:class_ids' {}", file, field, size,
+                              prediction.class_ids.size()));
+    }
+  };
+  if (!prediction.class_names.empty()) check(prediction.class_names.size(), "class_names");
+  if (!prediction.probabilities.empty()) check(prediction.probabilities.size(), "probabilities");
 }
 
 std::vector<std::string> NpzReader::read_strings(const ZipEntry& entry) const {
@@ -138,13 +208,47 @@ std::vector<std::string> NpzReader::read_strings(const ZipEntry& entry) const {
 }
 
 FloatArray NpzReader::read(size_t layer, size_t call) const {
-  const ZipEntry& entry = archive_.entries().at(entries_.at(layer).at(call));
+  return read_floats(archive_.entries().at(entries_.at(layer).at(call)), 4);
+}
+
+std::vector<int64_t> NpzReader::read_integers(const ZipEntry& entry, std::vector<int64_t>* shape) const {
+  const std::string where = this->where(entry);
+  ZipEntryReader reader(archive_, entry);
+  const NpyHeader header = read_npy_header(reader, where);
+  bool is_signed = false;
+  const int item = integer_item_size(header.descr, is_signed);
+  if (item == 0) {
+    throw Error(fmt::format("{}: dtype '{}' is not a little-endian integer or bool", where, printable(header.descr, 40)));
+  }
+  const int64_t count = checked_element_count(header.shape, limits_.max_array_elements(), where);
+  if (reader.remaining() != static_cast<uint64_t>(count) * item) {
+    throw Error(fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(), count * item));
+  }
+  std::vector<int64_t> out;
+  std::vector<unsigned char> piece(kPieceBytes);
+  for (int64_t done = 0; done < count;) {
+    const int64_t take = std::min<int64_t>(count - done, kPieceBytes / item);
+    reader.read(piece.data(), take * item);
+    for (int64_t i = 0; i < take; ++i) {
+      uint64_t bits = 0;
+      for (int b = item - 1; b >= 0; --b) bits = bits << 8 | piece[i * item + b];
+      if (is_signed && item < 8 && (bits >> (8 * item - 1)) != 0) bits |= ~uint64_t{0} << (8 * item);  // sign-extend
+      out.push_back(static_cast<int64_t>(bits));  // a uint64 over 2^63 wraps: not a mask or class id anyway
+    }
+    done += take;
+  }
+  reader.finish();
+  if (shape) *shape = header.shape;
+  return out;
+}
+
+FloatArray NpzReader::read_floats(const ZipEntry& entry, size_t rank) const {
   const std::string where = this->where(entry);
   ZipEntryReader reader(archive_, entry);
   const NpyHeader header = read_npy_header(reader, where);
   const int item = float_item_size(header.descr);
   if (item == 0) throw Error(fmt::format("{}: dtype '{}' is not a little-endian float", where, printable(header.descr, 40)));
-  if (header.shape.size() != 4) {
+  if (rank != 0 && header.shape.size() != rank) {
     throw Error(fmt::format("{}: shape {} is not [batch, heads, tgt, src]", where, shape_text(header.shape)));
   }
   const int64_t count = checked_element_count(header.shape, limits_.max_array_elements(), where);
@@ -207,12 +311,34 @@ void write_npz(const AttentionData& file, const std::string& path) {
     if (own != file.layer_tokens.end()) {
       entries.push_back({name + "/tgt_tokens.npy", npy_strings(own->second.tgt, false)});
       entries.push_back({name + "/src_tokens.npy", npy_strings(own->second.src, false)});
+      add_integers(entries, name + "/tgt_attention_mask.npy", own->second.tgt_mask);
+      add_integers(entries, name + "/src_attention_mask.npy", own->second.src_mask);
     }
   }
   if (!file.tokens.empty()) entries.push_back({"tokens.npy", npy_strings(file.tokens, false)});
+  add_integers(entries, "attention_mask.npy", file.attention_mask);
   if (!file.src_tokens.empty()) entries.push_back({"src_tokens.npy", npy_strings(file.src_tokens, false)});
+  add_integers(entries, "src_attention_mask.npy", file.src_attention_mask);
   entries.push_back({"text.npy", npy_strings({file.text}, true)});
   entries.push_back({"model.npy", npy_strings({file.model}, true)});
+  for (const auto& [name, values] : file.outputs) {
+    entries.push_back({"output:" + name + ".npy", npy_header("<f4", values.shape()),
+                       reinterpret_cast<const char*>(values.data()), static_cast<size_t>(values.numel()) * sizeof(float)});
+  }
+  const Prediction& prediction = file.prediction;
+  if (!prediction.empty()) {
+    entries.push_back({"prediction:output.npy", npy_strings({prediction.output}, true)});
+    add_integers(entries, "prediction:class_ids.npy", prediction.class_ids, prediction.shape);
+    if (!prediction.class_names.empty()) {
+      entries.push_back({"prediction:class_names.npy", npy_strings(prediction.class_names, false)});
+    }
+    if (!prediction.probabilities.empty()) {
+      const auto& p = prediction.probabilities;
+      std::string bytes = npy_header("<f4", {static_cast<int64_t>(p.size())});
+      bytes.append(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(float));
+      entries.push_back({"prediction:probabilities.npy", std::move(bytes)});
+    }
+  }
   if (stored_zip_size(entries) > 0xffffffffu || entries.size() > 0xfffe) {
     throw Error(fmt::format("cannot write attention file '{}': over 4 GiB or 65534 arrays (zip64 is not supported)",
                             printable(path, 4096)));

@@ -1,38 +1,30 @@
-// attnhook extract: load a TorchScript model, run it once per input, save every call.
+// attnhook extract: load a TorchScript model, run it once per input, save every call, the
+// model's outputs and its prediction.
 // Built as the plugin attnhook-extract.so: the `attnhook` executable loads it (and with it
 // LibTorch) only for this subcommand, so the drawing subcommands start in milliseconds.
+// The entry point at the bottom is the plugin's C boundary (extract_abi.h).
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "atomic_file.h"
 #include "attnhook/attnhook.h"
 #include "commands.h"
+#include "extract/forward.h"
+#include "extract/layer_labels.h"
+#include "extract/outputs.h"
+#include "extract_abi.h"
+#include "extract_request.h"
+#include "utf8.h"
 
 namespace attnhook::cli {
 namespace {
 
-at::Tensor parse_ids(const std::string& text, const std::string& where) {
-  std::vector<int64_t> ids;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    const auto begin = item.find_first_not_of(" \t\r");
-    const auto end = item.find_last_not_of(" \t\r");
-    const std::string trimmed = begin == std::string::npos ? "" : item.substr(begin, end - begin + 1);
-    const std::optional<int64_t> id = parse_integer(trimmed);
-    if (!id) throw Error(fmt::format("{}: '{}' is not an integer token id", where, trimmed));
-    ids.push_back(*id);
-  }
-  if (ids.empty()) throw Error(fmt::format("{}: no token ids", where));
-  return torch::tensor(ids, torch::kLong).unsqueeze(0);  // [1, len]
-}
+using detail::printable;
 
 at::Tensor load_tensor(const std::string& path) {
   const std::string bytes = detail::read_file(path, "input tensor");
@@ -40,25 +32,11 @@ at::Tensor load_tensor(const std::string& path) {
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const c10::Error& e) {
-    throw Error(fmt::format("input tensor '{}' is not a torch.save'd tensor: {}", path, e.what_without_backtrace()));
+    throw Error(fmt::format("input tensor '{}' is not a torch.save'd tensor: {}", printable(path, 4096),
+                            e.what_without_backtrace()));
   }
-  if (!value.isTensor()) throw Error(fmt::format("input tensor '{}' holds a {}, not a tensor", path, value.tagKind()));
+  if (!value.isTensor()) throw Error(fmt::format("input tensor '{}' holds a {}, not a tensor", printable(path, 4096), value.tagKind()));
   return value.toTensor();
-}
-
-std::vector<std::string> read_tokens(const ExtractArgs& args) {
-  std::vector<std::string> tokens;
-  if (!args.tokens_file.empty()) {
-    std::stringstream lines(detail::read_file(args.tokens_file, "tokens file"));
-    for (std::string line; std::getline(lines, line);) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      tokens.push_back(line);
-    }
-  } else {
-    std::stringstream words(args.tokens);
-    for (std::string word; words >> word;) tokens.push_back(word);
-  }
-  return tokens;
 }
 
 std::string numbered(const std::string& output, size_t index) {
@@ -67,6 +45,7 @@ std::string numbered(const std::string& output, size_t index) {
 }
 
 void save(const AttentionFile& file, const std::string& path, const std::string& schema) {
+  detail::create_parent_directories(path, "attention file");
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0) return save_npz(file, path);
   save_json(file, path, schema == "flat" ? JsonSchema::kFlat : JsonSchema::kAttnhook);
 }
@@ -80,77 +59,93 @@ void progress(size_t done, size_t total) {
   std::fflush(stderr);
 }
 
+// The labelled inputs of one run, encoder input first (layer_labels.h). Tensor inputs are
+// checked here: labels must fit a dimension ([len, batch, ...] or [batch, len, ...]).
+std::vector<LabelledInput> labelled_inputs(const ExtractArgs& args, const ModelInput& input,
+                                           const std::vector<at::Tensor>& tensors, const ForwardCall& call) {
+  std::vector<LabelledInput> out;
+  for (const Sequence* s : {&input.src, &input.tgt}) {
+    if (!s->empty()) out.push_back({s == &input.tgt, s->tokens, s->mask, s->ids.size()});
+  }
+  for (size_t k = 0; k < tensors.size() && k < input.tensor_tokens.size(); ++k) {
+    const auto& tokens = input.tensor_tokens[k];
+    if (tokens.empty()) continue;
+    const at::Tensor& tensor = tensors[k];
+    const int64_t count = static_cast<int64_t>(tokens.size());
+    const bool fits = (tensor.dim() >= 1 && tensor.size(0) == count) || (tensor.dim() >= 2 && tensor.size(1) == count);
+    if (!fits) {
+      throw Error(fmt::format("{} has {} tokens, but input {} has shape [{}]",
+                              k == 0 && !args.tokens_file.empty() ? "--tokens-file '" + printable(args.tokens_file, 4096) + "'"
+                              : k == 0                            ? std::string("--tokens")
+                                                                  : fmt::format("--tokens number {}", k + 1),
+                              count, k, fmt::join(tensor.sizes(), ", ")));
+    }
+    const std::string& parameter = call.parameters[k];
+    const bool decoder = parameter.rfind("tgt", 0) == 0 || parameter.rfind("decoder", 0) == 0;
+    out.push_back({decoder, tokens, {}, tokens.size()});
+  }
+  return out;
+}
+
 }  // namespace
 
-void run_extract(const ExtractArgs& args) {
+void run_extract(const ExtractRequest& request) {
+  const ExtractArgs& args = request.args;
   const std::string extension = std::filesystem::path(args.output).extension().string();
   if (extension != ".json" && extension != ".npz") {
-    throw Error(fmt::format("-o '{}': the output must end in .json or .npz", args.output));
+    throw Error(fmt::format("-o '{}': the output must end in .json or .npz", printable(args.output, 4096)));
   }
   if (args.schema != "attnhook" && args.schema != "flat") {
-    throw Error(fmt::format("--schema '{}': expected attnhook or flat", args.schema));
+    throw Error(fmt::format("--schema '{}': expected attnhook or flat", printable(args.schema)));
   }
   torch::Device device(torch::kCPU);
   if (args.device == "cuda") {
     if (!torch::cuda::is_available()) throw Error("--device cuda: CUDA is not available to this LibTorch");
     device = torch::Device(torch::kCUDA);
   } else if (args.device != "cpu") {
-    throw Error(fmt::format("--device '{}': expected cpu or cuda", args.device));
+    throw Error(fmt::format("--device '{}': expected cpu or cuda", printable(args.device)));
   }
 
-  // Each input is the list of forward() arguments.
-  std::vector<std::vector<at::Tensor>> inputs;
-  if (!args.inputs_file.empty()) {
-    std::stringstream lines(detail::read_file(args.inputs_file, "inputs file"));
-    size_t number = 0;
-    for (std::string line; std::getline(lines, line);) {
-      ++number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      inputs.push_back({parse_ids(line, fmt::format("--inputs-file '{}', line {}", args.inputs_file, number))});
-    }
-    if (inputs.empty()) throw Error(fmt::format("--inputs-file '{}' holds no ids", args.inputs_file));
-  } else if (!args.ids.empty()) {
-    inputs.push_back({parse_ids(args.ids, "--ids")});
-  } else {
-    std::vector<at::Tensor> tensors;
-    for (const auto& path : args.input_tensors) tensors.push_back(load_tensor(path));
-    inputs.push_back(tensors);
-  }
-  const std::vector<std::string> tokens = read_tokens(args);
+  // Everything that can be checked without the model is, before it loads.
+  const std::vector<ModelInput>& inputs = request.inputs;
+  if (inputs.empty()) throw Error("extract: the request holds no input");
+  const std::vector<std::string> class_names = args.labels.empty() ? std::vector<std::string>{} : read_class_names(args.labels);
+  std::vector<at::Tensor> tensors;
+  for (const auto& path : inputs[0].tensor_files) tensors.push_back(load_tensor(path));
 
   torch::jit::Module model = load_torchscript(args.model);
   model.to(device);
   model.eval();
   AttentionHooker hooker(model, HookerOptions().layer_regex(args.layers).to_cpu(true));
   hooker.setup();
+  const ForwardPlan plan(hooker.module(), tensors.empty() ? args.forward_args : "auto");
+  if (!tensors.empty() && args.forward_args != "auto") {
+    throw Error("--forward-args names token inputs; --input-tensor files are passed in the order given");
+  }
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!tokens.empty()) {
-      // Ids are [1, len]; a tensor input is [len, batch, ...] or [batch, len, ...].
-      const at::Tensor& first = inputs[i][0];
-      const bool from_ids = args.input_tensors.empty();
-      const int64_t count = static_cast<int64_t>(tokens.size());
-      const bool fits = from_ids ? first.size(1) == count
-                                 : (first.dim() >= 1 && first.size(0) == count) || (first.dim() >= 2 && first.size(1) == count);
-      if (!fits) {
-        throw Error(fmt::format("{} has {} tokens, but input {} has shape [{}]",
-                                args.tokens_file.empty() ? "--tokens" : "--tokens-file '" + args.tokens_file + "'",
-                                count, i, fmt::join(first.sizes(), ", ")));
-      }
-    }
-    std::vector<c10::IValue> arguments;
-    for (const auto& tensor : inputs[i]) arguments.emplace_back(tensor.to(device));
+    const ModelInput& input = inputs[i];
+    const ForwardCall call = tensors.empty() ? plan.call(input, device) : plan.call(tensors, device);
+    const std::vector<LabelledInput> labelled = labelled_inputs(args, input, tensors, call);
     hooker.clear();
+    c10::IValue result;
     try {
-      hooker.module().forward(arguments);
+      result = hooker.module().get_method("forward")(call.args, call.kwargs);
     } catch (const c10::Error& e) {
-      throw Error(fmt::format("model '{}' failed on input {}: {}", args.model, i, e.what_without_backtrace()));
+      throw Error(explain_failure(hooker.module(), args.model, input, call, plan.signature(), e.what_without_backtrace()));
+    } catch (const std::exception& e) {  // the TorchScript interpreter's errors (JITException)
+      throw Error(explain_failure(hooker.module(), args.model, input, call, plan.signature(), e.what()));
     }
     AttentionFile file;
+    file.outputs = named_outputs(result);
+    file.prediction = predict(file.outputs, class_names, args.labels);
+    if (args.no_outputs) file.outputs.clear();
     file.model = args.model;
-    file.tokens = tokens;
-    file.text = fmt::format("{}", fmt::join(tokens, " "));
+    file.text = input.text;
     file.values = hooker.values();
+    std::vector<LayerAxes> axes;
+    for (const auto& [name, calls] : file.values) axes.push_back({name, calls[0].size(2), calls[0].size(3)});
+    label_layers(file, axes, labelled);
     save(file, inputs.size() == 1 ? args.output : numbered(args.output, i), args.schema);
     progress(i + 1, inputs.size());
   }
@@ -158,12 +153,37 @@ void run_extract(const ExtractArgs& args) {
 
 }  // namespace attnhook::cli
 
-// The plugin's entry point (see extract_plugin.cpp). LibTorch's own errors become
-// attnhook::Error here, so the executable needs no LibTorch header to report them.
-extern "C" void attnhook_cli_extract(const attnhook::cli::ExtractArgs& args) {
+// The plugin's C boundary (extract_abi.h): nothing is thrown across it. An
+// attnhook::Error (and LibTorch's own errors) are the user's problem; anything else is
+// reported as an internal error.
+extern "C" uint32_t attnhook_extract_abi(void) { return ATTNHOOK_EXTRACT_ABI; }
+
+extern "C" int attnhook_extract_v1(const attnhook_extract_request* request, char* error, size_t error_size) {
+  auto answer = [&](int status, const std::string& message) {
+    if (error && error_size > 0) {
+      const size_t size = std::min(message.size(), error_size - 1);
+      std::memcpy(error, message.data(), size);
+      error[size] = '\0';
+    }
+    return status;
+  };
   try {
-    attnhook::cli::run_extract(args);
+    if (!request || request->abi != ATTNHOOK_EXTRACT_ABI) {
+      return answer(ATTNHOOK_EXTRACT_BUG, fmt::format("the extract plugin speaks version {} of its interface; the "
+                                                      "request is version {}",
+                                                      ATTNHOOK_EXTRACT_ABI, request ? request->abi : 0));
+    }
+    attnhook::cli::run_extract(attnhook::cli::request_from_cbor(request->request, request->request_size));
+    return answer(ATTNHOOK_EXTRACT_OK, "");
+  } catch (const attnhook::Error& e) {
+    return answer(ATTNHOOK_EXTRACT_FAILED, e.what());
   } catch (const c10::Error& e) {
-    throw attnhook::Error(fmt::format("LibTorch: {}", e.what_without_backtrace()));
+    return answer(ATTNHOOK_EXTRACT_FAILED, fmt::format("LibTorch: {}", e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    return answer(ATTNHOOK_EXTRACT_FAILED, "out of memory (the input needs more memory than this machine has)");
+  } catch (const std::exception& e) {
+    return answer(ATTNHOOK_EXTRACT_BUG, e.what());
+  } catch (...) {
+    return answer(ATTNHOOK_EXTRACT_BUG, "an unknown exception");
   }
 }
