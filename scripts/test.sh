@@ -26,7 +26,7 @@ done
 case "$libtorch" in wheel|debian) ;; *) echo "scripts/test.sh: --libtorch '$libtorch': expected wheel or debian" >&2; exit 2 ;; esac
 
 if [ "$all" = 1 ]; then
-  "$0" && "$0" --libtorch debian --sanitize
+  bash "$0" && bash "$0" --libtorch debian --sanitize
   exit
 fi
 
@@ -35,13 +35,15 @@ install_node_test_tools
 ensure_venv "$ROOT/test/requirements.txt"
 
 cmake_args=()
+suffix=""
+[ "$sanitize" = 1 ] && suffix="-asan"
 if [ "$libtorch" = debian ]; then
   install_missing "${DEBIAN_TORCH_PACKAGES[@]}"
   report_blas
-  BUILD_DIR="${BUILD_DIR:-$ROOT/build-debian$([ "$sanitize" = 1 ] && echo -asan)}"
+  BUILD_DIR="${BUILD_DIR:-$ROOT/build-debian$suffix}"
   cmake_args+=(-DTorch_DIR=/usr/lib/x86_64-linux-gnu/cmake/Torch)
 else
-  BUILD_DIR="${BUILD_DIR:-$ROOT/build$([ "$sanitize" = 1 ] && echo -asan)}"
+  BUILD_DIR="${BUILD_DIR:-$ROOT/build$suffix}"
   cmake_args+=(-DTorch_DIR="$(venv_torch_dir)")
 fi
 if [ "$sanitize" = 1 ]; then

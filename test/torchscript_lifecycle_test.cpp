@@ -81,8 +81,13 @@ TEST(TorchScriptLifecycle, TwoHookersOnOneModelKeepTheirOwnRecords) {
 // LibTorch 1.13 a hand-written-attention model optimized by the profiling executor
 // under grad, then run under InferenceMode, throws "Inference tensors cannot be saved
 // for backward" — hooked or not.
+// (Every fixture case checks one paused forward in TorchScriptFixture; these cases, one
+// per kind of graph — fused encoder paths, the nested path inlined into a user wrapper,
+// an MHA called twice, hand-written and traced attention — check three, so that the
+// profiling executor's optimised graph is reached.)
 TEST(TorchScriptLifecycle, RemovedHooksRecordNothingAndChangeNothing) {
-  for (const std::string& name : case_names(kTorchRelease)) {
+  for (const std::string& name :
+       {"encoder_normfirst", "embed_encoder_masked", "shared_mha", "gpt_custom", "traced_mha"}) {
     for (const Grad grad : {Grad::kEnabled, Grad::kNoGrad, Grad::kInference}) {
       SCOPED_TRACE(name + " " + grad_name(grad));
       Case c = load_case(name);

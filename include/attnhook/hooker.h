@@ -7,18 +7,27 @@
 //   hooker.values().at("layers.0.self_attn")[0];   // [batch, heads, tgt_len, src_len]
 //   hooker.remove_hooks();             // idempotent; the destructor does it too
 //
-// What is recorded: for every call of a selected module, the per-head attention
-// weights before dropout (the softmax output), whatever need_weights /
-// average_attn_weights the caller passed. A selected module that is not a
-// MultiheadAttention records every softmax it computes, one tensor each; a 4-D
-// softmax output [batch, heads, tgt, src] is kept as is, a 3-D one
-// [batch, tgt, src] becomes [batch, 1, tgt, src].
+// What is selected: attention modules only (options.h; README "What is selected"): a
+// MultiheadAttention, or a module of the user's own type that computes a softmax or
+// scaled_dot_product_attention in its forward and contains no other attention module.
+//
+// What is recorded: for every call of a selected module, the per-head attention weights
+// before dropout, whatever need_weights / average_attn_weights the caller passed: the
+// softmax output, or for scaled_dot_product_attention the weights recomputed from its
+// inputs (SDPA's kernel still computes the model's output). A 4-D softmax [batch, heads,
+// tgt, src] is kept as is; [batch * heads, tgt, src] is viewed with the module's head
+// count (or [n, 1, tgt, src] when that is unknown); 5-D and more (window attention) has
+// its leading dimensions folded into batch.
 //
 // How (torch::nn models): an ATen op observer (at::RecordFunction) attributes ops to
 // modules by the identity of their parameters, so a selected module must own at least
 // one parameter; parameters replaced after setup() are not seen (in-place updates,
-// load_state_dict and module->to(dtype/device) are). Hooks never change what the model
-// computes.
+// load_state_dict and module->to(dtype/device) are). Whether a module of the user's own
+// type computes attention shows only when it runs: before a forward, hooked_names()
+// lists every candidate (a user type that owns parameters and contains no
+// MultiheadAttention and no other such module); a candidate that ran without computing
+// attention drops out. TorchScript models: see attnhook/torchscript.h. Hooks never change
+// what the model computes.
 #pragma once
 
 #include <memory>
@@ -75,7 +84,7 @@ class AttentionHooker {
   // so the copy is cheap) that later forwards, clear() and the hooker's destruction
   // leave as it is. Thread-safe.
   Values values() const;
-  // The selected modules, in model order.
+  // The selected modules that can record, in model order (torch::nn: see above).
   std::vector<std::string> hooked_names() const;
 
   // TorchScript hookers: the module to run. With hooks removed it computes exactly
