@@ -20,6 +20,12 @@
 //                   "shape": [1], "class_ids": [1],  //   dimension of that output,
 //                   "class_names": ["positive"],     //   class names (extract --labels),
 //                   "probabilities": [0.97]},        //   softmax at the arg-max
+//    "patch_grid": [14, 14],                         // optional: a vision transformer's
+//    "prefix_tokens": 1,                             //   keys are prefix_tokens tokens
+//                                                    //   (class token, registers), then
+//                                                    //   rows x columns patches, row-major
+//                                                    //   (extract stores them: see
+//                                                    //   attnhook extract --help)
 //    "layers": [{"name": "layers.0.self_attn",       // model order
 //                "tgt_tokens": [...], "src_tokens": [...],   // optional, this layer's labels
 //                "tgt_attention_mask": [...],        // optional, this layer's masks
@@ -27,8 +33,10 @@
 //                "calls": [{"shape": [B, H, T, S],   // one per call, call order
 //                           "values": [...]}]}]}     // B*H*T*S numbers, row-major
 // Numbers are written in the shortest form that reads back to the same float32.
-// The attention masks, outputs and prediction were added to version 1 as optional fields
-// (readers skip fields they do not know): files without them still load, as before.
+// The attention masks, outputs, prediction and patch grid were added to version 1 as
+// optional fields (readers skip fields they do not know): files without them still load,
+// as before. "patch_grid" is two positive integers; "prefix_tokens" (default 0) is a
+// non-negative integer and needs "patch_grid".
 // Which positions are padding: the mask of the axis (the layer's own, else the file's),
 // else, for files without masks, tokens named like padding (attnhook prepare --pad-token).
 //
@@ -46,12 +54,14 @@
 // "src_attention_mask", "<layer name>/tgt_attention_mask", ...); each output a float32
 // array "output:<name>"; the prediction "prediction:output" (0-d unicode),
 // "prediction:class_ids" (int64, shaped like the prediction), "prediction:class_names"
-// (unicode), "prediction:probabilities" (float32). The order of entries is model order,
+// (unicode), "prediction:probabilities" (float32); the patch grid "patch_grid" (int64,
+// [rows, columns]) and "prefix_tokens" (int64, 0-d). The order of entries is model order,
 // then call order. Entries are
 // stored (not compressed), their data 64-byte aligned (padding in the zip local header's
 // extra field), so a stored float32 array is read in place from the mapped file; files
 // from numpy.savez and numpy.savez_compressed (float16/32/64) are read too. Readers
-// before these additions refuse .npz files holding masks, outputs or a prediction.
+// before these additions refuse .npz files holding masks, outputs, a prediction or a
+// patch grid.
 //
 // view.html (save_html): one self-contained page (no network, no CDN) with a head view
 // (tokens on two sides, lines weighted by attention, hover a token to filter, click a
@@ -88,9 +98,9 @@
 namespace attnhook {
 
 // The fields (AttentionInfo: model, text, tokens, attention_mask, src_tokens,
-// src_attention_mask, layer_tokens, prediction, labels(), mask(); outputs; values) are
-// declared in attnhook/formats.h, shared with the torch-free core. values: float32 on the
-// CPU after loading.
+// src_attention_mask, layer_tokens, prediction, patch_grid, labels(), mask(); outputs;
+// values) are declared in attnhook/formats.h, shared with the torch-free core. values:
+// float32 on the CPU after loading.
 using AttentionFile = BasicAttentionFile<at::Tensor, Values>;
 
 void save_json(const AttentionFile& file, const std::string& path,

@@ -48,6 +48,14 @@
 //
 // SentencePiece .model files (T5, Llama-2, ...) are tokenized by libsentencepiece; the
 // file holds no post-processor, so LoadOptions says which of <s> / </s> to add.
+// libsentencepiece comes with libattnhook_sentencepiece.so, a shim installed beside
+// libattnhook_text and loaded from there with the first .model (RTLD_LOCAL |
+// RTLD_DEEPBIND): its symbols stay out of the process's global scope, so the tokenizer and
+// LibTorch (whose libc10 exports a FLAGS_minloglevel of its own) share a process in either
+// load order. A missing shim is an Error naming the path it was looked for at. Under a
+// sanitizer runtime (which refuses RTLD_DEEPBIND) the shim loads RTLD_LOCAL only, and a
+// .model loaded after a LibTorch exporting FLAGS_minloglevel (the torch wheel's) is an
+// Error. A program that links libsentencepiece itself puts it in the global scope again.
 //
 // Errors are attnhook::Error naming the file: a missing or unreadable file, text that is
 // not JSON (with line and column), an unknown or malformed component (naming its JSON

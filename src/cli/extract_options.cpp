@@ -1,6 +1,8 @@
 // The flags of `attnhook extract` and its --help: what each input flag means, the order
 // in which inputs reach forward(), and which flags go together (a wrong combination is a
 // usage error, exit code 2).
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
@@ -30,70 +32,175 @@ The file keeps the model's outputs ("outputs") and its prediction: arg-max over 
 dimension of the output named logits, else of the first floating-point output, with its
 softmax probability and, with --labels, the class name.
 
+--image cat.png passes the picture to forward()'s first parameter as a float32 tensor
+[1, 3, size, size]: resized to --image-size (area average when shrinking, linear when
+enlarging; the aspect is not kept, as Hugging Face's ViTImageProcessor does), scaled to
+0..1 and normalised per channel with --image-mean and --image-std (default ImageNet's).
+
+The patch grid (for attnhook overlay) is stored in the file when the input is an image
+tensor [B, C, H, W] (--image, --input-tensor) and the model has a Conv2d patch embedding
+(the first Conv2d over C channels whose kernel equals its stride, no padding): the grid is
+(H / kernel) x (W / kernel), the prefix tokens (class token, registers) the keys before
+the patches. When it cannot be told, nothing is stored and stderr says why; --patch-grid
+RxC [--prefix-tokens N] stores a grid of your own.
+
+Example: attnhook extract --model vit.pt --image cat.png --image-size 224 -o attn.json
 Example: attnhook extract --model classifier.pt --tokenizer tokenizer.json --text "a great film" --labels labels.txt -o attn.json
 Example: attnhook extract --model bert.pt --tokenizer tokenizer.json --text "hello world" --max-length 16 --padding max_length --truncation -o attn.json
 Example: attnhook extract --model seq2seq.pt --tokenizer tokenizer.json --text "three one four" --tgt-text "3 1 4" -o attn.json
 Example: attnhook extract --model bert.pt --ids 101,7592,2088,102,0 --mask 1,1,1,1,0 --tokens "[CLS] hello world [SEP] [PAD]" -o attn.json)";
 
+// --image-mean / --image-std: three numbers r,g,b (`positive`: each > 0).
+CLI::Validator three_numbers(bool positive, const char* example) {
+  return CLI::Validator(
+      [positive, example](std::string& text) -> std::string {
+        const auto numbers = parse_numbers(text, 3);
+        bool good = numbers.has_value();
+        for (size_t c = 0; good && positive && c < 3; ++c) good = (*numbers)[c] > 0;
+        if (good) return "";
+        return fmt::format("'{}' is not three {}numbers r,g,b (e.g. {})",
+                           detail::printable(text, 40), positive ? "positive " : "", example);
+      },
+      "R,G,B");
+}
+
+// --patch-grid: ROWSxCOLUMNS.
+CLI::Validator patch_grid_text() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (parse_patch_grid(text)) return "";
+        return fmt::format(
+            "'{}' is not a patch grid; expected ROWSxCOLUMNS with both at least 1, e.g. 14x14",
+            detail::printable(text, 40));
+      },
+      "RxC");
+}
+
 }  // namespace
 
 CLI::App* add_extract_command(CLI::App& app, ExtractArgs& args) {
-  auto* command = app.add_subcommand("extract", "Run a TorchScript model once per input and save every attention call, "
-                                                "its outputs and its prediction");
+  auto* command =
+      app.add_subcommand("extract",
+                         "Run a TorchScript model once per input and save every attention call, "
+                         "its outputs and its prediction");
   command->footer(kExtractFooter);
-  command->add_option("--model", args.model, "TorchScript file (torch.jit.script / torch.jit.trace)")->required();
+  command
+      ->add_option("--model", args.model, "TorchScript file (torch.jit.script / torch.jit.trace)")
+      ->required();
 
   auto* input = command->add_option_group("input", "The model's input (exactly one)");
-  auto* text = input->add_option("--text", args.text, "Text, tokenized with --tokenizer; tokens become the labels");
-  auto* ids = input->add_option("--ids", args.ids, "Token ids of one input: 101,2023,2003 (a [1, len] tensor)");
-  auto* tensors = input->add_option("--input-tensor", args.input_tensors,
-                                    "A torch.save'd tensor; repeat for each forward() argument, in order");
+  auto* text = input->add_option("--text", args.text,
+                                 "Text, tokenized with --tokenizer; tokens become the labels");
+  auto* ids = input->add_option("--ids", args.ids,
+                                "Token ids of one input: 101,2023,2003 (a [1, len] tensor)");
+  auto* tensors =
+      input->add_option("--input-tensor", args.input_tensors,
+                        "A torch.save'd tensor; repeat for each forward() argument, in order");
   // One value a flag, taken as is: CLI11 would otherwise read "[CLS] a [SEP]" as a list.
   tensors->allow_extra_args(false);
-  auto* inputs_file = input->add_option("--inputs-file", args.inputs_file, "JSON Lines, one input per line (see below); writes <stem>.<n>.<ext>");
+  auto* inputs_file =
+      input->add_option("--inputs-file", args.inputs_file,
+                        "JSON Lines, one input per line (see below); writes <stem>.<n>.<ext>");
+  auto* image = input->add_option(
+      "--image", args.image,
+      "A picture (PNG or JPEG) for a vision model: resized, normalised, passed as "
+      "[1, 3, size, size]");
   input->require_option(1);
-
   auto* tokenizer = command->add_option("--tokenizer", args.tokenizer,
                                         "Hugging Face tokenizer.json, or a SentencePiece .model");
   text->needs(tokenizer);
-  command->add_option("--text-pair", args.text_pair, "Second text of a pair ([CLS] text [SEP] pair [SEP])")->needs(text);
-  auto* tgt_text = command->add_option("--tgt-text", args.tgt_text, "Decoder input as text, tokenized with --tokenizer");
-  tgt_text->needs(tokenizer)->excludes(tensors)->excludes(inputs_file);
-  command->add_flag("--add-bos", args.add_bos, "SentencePiece .model: prepend <s>")->needs(tokenizer);
-  command->add_flag("--add-eos", args.add_eos, "SentencePiece .model: append </s>")->needs(tokenizer);
-  auto* max_length = command->add_option("--max-length", args.max_length, "Most tokens a text may have (with special tokens)")
+  command
+      ->add_option("--text-pair", args.text_pair,
+                   "Second text of a pair ([CLS] text [SEP] pair [SEP])")
+      ->needs(text);
+  auto* tgt_text = command->add_option("--tgt-text", args.tgt_text,
+                                       "Decoder input as text, tokenized with --tokenizer");
+  tgt_text->needs(tokenizer)->excludes(tensors)->excludes(inputs_file)->excludes(image);
+  command->add_flag("--add-bos", args.add_bos, "SentencePiece .model: prepend <s>")
+      ->needs(tokenizer);
+  command->add_flag("--add-eos", args.add_eos, "SentencePiece .model: append </s>")
+      ->needs(tokenizer);
+  auto* max_length = command
+                         ->add_option("--max-length", args.max_length,
+                                      "Most tokens a text may have (with special tokens)")
                          ->check(CLI::PositiveNumber)
                          ->needs(tokenizer);
-  command->add_option("--padding", args.padding, "max_length: pad every text to --max-length (padding is masked)")
+  command
+      ->add_option("--padding", args.padding,
+                   "max_length: pad every text to --max-length (padding is masked)")
       ->check(CLI::IsMember({"none", "max_length"}))
       ->needs(max_length)
       ->capture_default_str();
-  command->add_flag("--truncation", args.truncation, "Cut texts longer than --max-length instead of failing")
+  command
+      ->add_flag("--truncation", args.truncation,
+                 "Cut texts longer than --max-length instead of failing")
       ->needs(max_length);
 
-  command->add_option("--mask", args.mask, "Attention mask of --ids: 1,1,1,0 (0 = padding)")->needs(ids);
+  command->add_option("--mask", args.mask, "Attention mask of --ids: 1,1,1,0 (0 = padding)")
+      ->needs(ids);
   command->add_option("--type-ids", args.type_ids, "Token type ids of --ids: 0,0,1,1")->needs(ids);
   auto* tgt_ids = command->add_option("--tgt-ids", args.tgt_ids, "Decoder input ids: 0,5,6,7");
-  tgt_ids->excludes(tgt_text)->excludes(tensors)->excludes(inputs_file);
+  tgt_ids->excludes(tgt_text)->excludes(tensors)->excludes(inputs_file)->excludes(image);
   command->add_option("--tgt-mask", args.tgt_mask, "Attention mask of --tgt-ids")->needs(tgt_ids);
 
-  auto* tokens = command->add_option("--tokens", args.tokens,
-                                     "Token labels, space separated; repeat for each token input (forward order: "
-                                     "the input, then the decoder input or the next --input-tensor)");
-  tokens->allow_extra_args(false);
-  command->add_option("--tokens-file", args.tokens_file, "Labels of the first input, one per line")->excludes(tokens);
-  command->add_option("--tgt-tokens", args.tgt_tokens, "Labels of the decoder input, space separated");
-  command->add_option("--forward-args", args.forward_args,
-                      "auto (by parameter name, see below) or the inputs in order: ids,mask,type_ids,...")
-      ->capture_default_str();
-  command->add_option("--labels", args.labels, "Class names, one per line: the prediction gets its name");
-  command->add_flag("--no-outputs", args.no_outputs, "Keep only the prediction, not the output tensors");
-  command->add_option("--layers", args.layers, "RE2 pattern over module names (default: every attention module)");
+  command->add_option("--image-size", args.image_size, "Pixels a side the picture is resized to")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+      ->needs(image);
+  command
+      ->add_option("--image-mean", args.image_mean,
+                   "Per-channel mean subtracted from the 0..1 pixels")
+      ->capture_default_str()
+      ->check(three_numbers(false, "0.485,0.456,0.406"))
+      ->needs(image);
+  command
+      ->add_option("--image-std", args.image_std,
+                   "Per-channel standard deviation the pixels are divided by")
+      ->capture_default_str()
+      ->check(three_numbers(true, "0.229,0.224,0.225"))
+      ->needs(image);
+  auto* patch_grid =
+      command
+          ->add_option("--patch-grid", args.patch_grid,
+                       "The patch grid stored for attnhook overlay, e.g. 14x14 (default: detected)")
+          ->check(patch_grid_text());
+  command
+      ->add_option(
+          "--prefix-tokens", args.prefix_tokens,
+          "Tokens before the patches (default: the keys the grid leaves, 1 for a class token)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(patch_grid);
+
+  auto* tokens = command->add_option(
+      "--tokens", args.tokens,
+      "Token labels, space separated; repeat for each token input (forward order: "
+      "the input, then the decoder input or the next --input-tensor)");
+  tokens->allow_extra_args(false)->excludes(image);
+  command->add_option("--tokens-file", args.tokens_file, "Labels of the first input, one per line")
+      ->excludes(tokens)
+      ->excludes(image);
+  command->add_option("--tgt-tokens", args.tgt_tokens,
+                      "Labels of the decoder input, space separated");
+  command
+      ->add_option(
+          "--forward-args", args.forward_args,
+          "auto (by parameter name, see below) or the inputs in order: ids,mask,type_ids,...")
+      ->capture_default_str()
+      ->excludes(image);
+  command->add_option("--labels", args.labels,
+                      "Class names, one per line: the prediction gets its name");
+  command->add_flag("--no-outputs", args.no_outputs,
+                    "Keep only the prediction, not the output tensors");
+  command->add_option("--layers", args.layers,
+                      "RE2 pattern over module names (default: every attention module)");
   command->add_option("--device", args.device, "cpu or cuda")->capture_default_str();
-  command->add_option("-o,--output", args.output, "attn.json or attn.npz (directories are created)")->required();
-  command->add_option("--schema", args.schema,
-                      "attn.json schema: attnhook (every call, every batch item, masks, outputs) or flat "
-                      "({tokens, text, attention_matrices[layer][head][i][j]}: batch item 0, a call per entry)")
+  command->add_option("-o,--output", args.output, "attn.json or attn.npz (directories are created)")
+      ->required();
+  command
+      ->add_option(
+          "--schema", args.schema,
+          "attn.json schema: attnhook (every call, every batch item, masks, outputs) or flat "
+          "({tokens, text, attention_matrices[layer][head][i][j]}: batch item 0, a call per entry)")
       ->capture_default_str();
   return command;
 }

@@ -41,18 +41,21 @@ Entry load(const std::filesystem::path& path) {
   // The plugin stays loaded: LibTorch does not unload cleanly.
   auto abi = reinterpret_cast<uint32_t (*)()>(::dlsym(plugin, "attnhook_extract_abi"));
   if (!abi) {
-    throw Error(fmt::format("extract: '{}' is not an attnhook extract plugin of this version (no attnhook_extract_abi); "
-                            "install the plugin that came with this attnhook",
-                            name));
+    throw Error(
+        fmt::format("extract: '{}' is not an attnhook extract plugin of this version (no "
+                    "attnhook_extract_abi); "
+                    "install the plugin that came with this attnhook",
+                    name));
   }
   const uint32_t version = abi();
   if (version != ATTNHOOK_EXTRACT_ABI) {
-    throw Error(fmt::format("extract: '{}' speaks version {} of the plugin interface, this attnhook speaks {}; "
-                            "install the plugin that came with this attnhook",
-                            name, version, ATTNHOOK_EXTRACT_ABI));
+    throw Error(fmt::format(
+        "extract: '{}' speaks version {} of the plugin interface, this attnhook speaks {}; "
+        "install the plugin that came with this attnhook",
+        name, version, ATTNHOOK_EXTRACT_ABI));
   }
-  auto entry = reinterpret_cast<Entry>(::dlsym(plugin, "attnhook_extract_v1"));
-  if (!entry) throw Error(fmt::format("extract: '{}' has no attnhook_extract_v1", name));
+  auto entry = reinterpret_cast<Entry>(::dlsym(plugin, ATTNHOOK_EXTRACT_ENTRY));
+  if (!entry) throw Error(fmt::format("extract: '{}' has no {}", name, ATTNHOOK_EXTRACT_ENTRY));
   return entry;
 }
 
@@ -68,18 +71,21 @@ void extract(const ExtractArgs& args) {
       continue;
     }
     const Entry entry = load(candidate);
-    const attnhook_extract_request request{ATTNHOOK_EXTRACT_ABI, request_bytes.data(), request_bytes.size()};
+    const attnhook_extract_request request{ATTNHOOK_EXTRACT_ABI, request_bytes.data(),
+                                           request_bytes.size()};
     std::string error(kErrorBytes, '\0');
     const int status = entry(&request, error.data(), error.size());
     error.resize(error.find('\0') == std::string::npos ? error.size() : error.find('\0'));
     if (status == ATTNHOOK_EXTRACT_OK) return;
     if (status == ATTNHOOK_EXTRACT_FAILED) throw Error(error);
     // Not the user's problem: report_failure words it as an internal error.
-    throw std::logic_error(status == ATTNHOOK_EXTRACT_BUG ? error
-                                                          : fmt::format("the extract plugin returned status {}: {}",
-                                                                        status, error));
+    throw std::logic_error(
+        status == ATTNHOOK_EXTRACT_BUG
+            ? error
+            : fmt::format("the extract plugin returned status {}: {}", status, error));
   }
-  throw Error(fmt::format("extract needs the plugin {} (it links LibTorch); looked for {}", kPlugin, tried));
+  throw Error(fmt::format("extract needs the plugin {} (it links LibTorch); looked for {}", kPlugin,
+                          tried));
 }
 
 }  // namespace attnhook::cli

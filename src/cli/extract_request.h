@@ -26,6 +26,16 @@ struct Sequence {
   bool empty() const { return ids.empty(); }
 };
 
+// --image: the picture read and resized by the executable (image_input.cpp); the plugin
+// normalises it into the model's input [1, 3, size, size].
+struct ImageInput {
+  std::string path;
+  int64_t size = 0;          // pixels a side, after the resize
+  std::vector<uint8_t> rgb;  // [size, size, 3], row-major
+
+  bool empty() const { return rgb.empty(); }
+};
+
 // One run of the model: its arguments, labels and the text the file records.
 struct ModelInput {
   std::string where;  // how messages name it: "--text", "--inputs-file 'in.jsonl', line 3"
@@ -34,6 +44,7 @@ struct ModelInput {
   Sequence tgt;       // the decoder input, or empty
   std::vector<std::string> tensor_files;                // --input-tensor, forward order
   std::vector<std::vector<std::string>> tensor_tokens;  // labels of each tensor input, or empty
+  ImageInput image;                                     // --image, or empty
 };
 
 struct ExtractRequest {

@@ -16,6 +16,10 @@ namespace attnhook::cli {
 // command before any file is written. Errors are attnhook::Error naming the flag or line.
 std::vector<ModelInput> read_inputs(const ExtractArgs& args);
 
+// --image: the picture read (PNG or JPEG, at most 256 MiB, detail::read_image) and resized
+// to --image-size (image_input.cpp). Errors name the file and the reader's reason.
+ModelInput from_image(const ExtractArgs& args);
+
 // "a b c" -> {"a", "b", "c"} (runs of spaces and tabs separate).
 std::vector<std::string> split_words(const std::string& text);
 

@@ -1,8 +1,8 @@
 // attnhook — see what a TorchScript Transformer attends to, from the command line.
 // main stays thin: parse, dispatch, and turn every error into an exit code here.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 
 #include "attnhook/error.h"
@@ -24,9 +24,10 @@ void add_input_limit(CLI::App* command, attnhook::detail::ReadLimits& limits) {
   command
       ->add_option_function<uint64_t>(
           "--max-input-bytes", [&limits](const uint64_t& bytes) { limits.max_input_bytes(bytes); },
-          fmt::format("Refuse input files larger than this (default {} GiB; suffixes K, M, G, T are powers "
-                      "of 1024)",
-                      attnhook::detail::ReadLimits().max_input_bytes() >> 30))
+          fmt::format(
+              "Refuse input files larger than this (default {} GiB; suffixes K, M, G, T are powers "
+              "of 1024)",
+              attnhook::detail::ReadLimits().max_input_bytes() >> 30))
       ->transform(CLI::AsSizeValue(false));
 }
 
@@ -44,34 +45,45 @@ int main(int argc, char** argv) {
   cli::PlotArgs plot;
   auto* plot_cmd = app.add_subcommand("plot", "Draw one head, or all heads of a layer, as PNG");
   plot_cmd->add_option("-i,--input", plot.input, "attn.json or attn.npz")->required();
-  plot_cmd->add_option("--layer", plot.layer,
-                       "Layer index (model order), name, or all: one grid per layer into the directory -o")
+  plot_cmd
+      ->add_option(
+          "--layer", plot.layer,
+          "Layer index (model order), name, or all: one grid per layer into the directory -o")
       ->capture_default_str();
   plot_cmd->add_option("--head", plot.head, "Head index, or all")->capture_default_str();
   plot_cmd->add_option("--call", plot.call, "Which call of the layer")->capture_default_str();
   plot_cmd->add_option("--batch", plot.batch, "Batch item")->capture_default_str();
-  plot_cmd->add_option("-o,--output", plot.output, "PNG file; with --layer all a directory (<layer name>.png each)")
+  plot_cmd
+      ->add_option("-o,--output", plot.output,
+                   "PNG file; with --layer all a directory (<layer name>.png each)")
       ->required();
   add_input_limit(plot_cmd, plot.limits);
   plot_cmd->footer(
-      "Axes are labelled with the file's tokens, else with position numbers (thinned to stay legible).\n"
+      "Axes are labelled with the file's tokens, else with position numbers (thinned to stay "
+      "legible).\n"
       "Example: attnhook plot -i attn.json --layer layers.0.self_attn --head all -o layer0.png\n"
       "Example: attnhook plot -i attn.json --layer all -o grids/");
 
   cli::ModelViewArgs view;
-  auto* view_cmd = app.add_subcommand("model-view", "Draw every layer x head as thumbnails in one PNG");
+  auto* view_cmd =
+      app.add_subcommand("model-view", "Draw every layer x head as thumbnails in one PNG");
   view_cmd->add_option("-i,--input", view.input, "attn.json or attn.npz")->required();
   view_cmd->add_option("--batch", view.batch, "Batch item")->capture_default_str();
-  view_cmd->add_option("-o,--output", view.output, "PNG file (the title names the prediction, if any)")->required();
+  view_cmd
+      ->add_option("-o,--output", view.output, "PNG file (the title names the prediction, if any)")
+      ->required();
   add_input_limit(view_cmd, view.limits);
   view_cmd->footer("Example: attnhook model-view -i attn.json -o model.png");
 
   cli::PrepareArgs prepare;
-  auto* prepare_cmd = app.add_subcommand("prepare", "Convert to the backend schema {tokens, text, layers:[{layer_idx, heads}]}");
+  auto* prepare_cmd = app.add_subcommand(
+      "prepare", "Convert to the backend schema {tokens, text, layers:[{layer_idx, heads}]}");
   prepare_cmd->add_option("-i,--input", prepare.input, "attn.json or attn.npz")->required();
   prepare_cmd->add_option("--batch", prepare.batch, "Batch item")->capture_default_str();
-  prepare_cmd->add_option("--pad-token", prepare.pad_tokens,
-                          "Tokens removed as padding where the file has no attention mask (masks decide otherwise)")
+  prepare_cmd
+      ->add_option(
+          "--pad-token", prepare.pad_tokens,
+          "Tokens removed as padding where the file has no attention mask (masks decide otherwise)")
       ->capture_default_str()
       ->allow_extra_args(false);  // one token a flag, as given: "[PAD]" is not a list
   prepare_cmd->add_flag("--keep-padding", prepare.keep_padding, "Keep padding positions");
@@ -80,21 +92,30 @@ int main(int argc, char** argv) {
   prepare_cmd->footer("Example: attnhook prepare -i attn.json -o backend.json");
 
   cli::HtmlArgs html;
-  auto* html_cmd = app.add_subcommand("html", "Write one self-contained interactive page (head view + model view)");
+  auto* html_cmd = app.add_subcommand(
+      "html", "Write one self-contained interactive page (head view + model view)");
   html_cmd->add_option("-i,--input", html.input, "attn.json or attn.npz")->required();
   html_cmd->add_option("--batch", html.batch, "Batch item")->capture_default_str();
   html_cmd->add_option("--title", html.title, "Page title (default: the model)");
-  html_cmd->add_flag("--keep-padding", html.keep_padding, "Keep positions the attention mask marks as padding");
+  html_cmd->add_flag("--keep-padding", html.keep_padding,
+                     "Keep positions the attention mask marks as padding");
   html_cmd->add_option("-o,--output", html.output, "HTML file")->required();
   add_input_limit(html_cmd, html.limits);
-  html_cmd->footer("Example: attnhook html -i attn.json -o view.html   (open it in any browser, offline)");
+  html_cmd->footer(
+      "Example: attnhook html -i attn.json -o view.html   (open it in any browser, offline)");
+
+  cli::OverlayArgs overlay;
+  auto* overlay_cmd = cli::add_overlay_command(app, overlay);
 
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known |= sub->get_name() == command;
     if (!known) {
-      fmt::print(stderr, "attnhook: unknown subcommand '{}'; subcommands: extract, plot, model-view, prepare, html\n",
+      fmt::print(stderr,
+                 "attnhook: unknown subcommand '{}'; subcommands: extract, plot, model-view, "
+                 "prepare, html, "
+                 "overlay\n",
                  attnhook::detail::printable(command));
       return kUsage;
     }
@@ -114,6 +135,7 @@ int main(int argc, char** argv) {
     if (*view_cmd) cli::model_view(view);
     if (*prepare_cmd) cli::prepare(prepare);
     if (*html_cmd) cli::html(html);
+    if (*overlay_cmd) cli::overlay(overlay);
   } catch (...) {
     return cli::report_failure(std::current_exception());
   }

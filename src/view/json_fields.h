@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ class JsonFields {
   std::vector<std::string> strings(const std::string& where);
   // Integers within int64; `where` names the field.
   std::vector<int64_t> integers(const std::string& where);
+  // One value, consumed: an integer within int64, or none (another number or value).
+  std::optional<int64_t> integer();
   // Non-negative integers; `rank` 0 = any rank, else exactly that many. `expected` is how
   // the message describes a good shape ("[batch, heads, tgt_len, src_len]").
   std::vector<int64_t> shape(const std::string& where, size_t rank, const std::string& expected);

@@ -65,7 +65,7 @@ JsonReader::JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& 
     if (!json.at_end()) json.syntax_error("more text after the top-level value", json.position());
     fail("the top level must be an object", at);
   }
-  std::optional<size_t> format_at, version_at, layers_at, matrices_at;
+  std::optional<size_t> format_at, version_at, layers_at, matrices_at, patch_grid_at, prefix_at;
   json.begin_object();
   for (std::string key; json.next_member(key);) {
     json.next_kind();
@@ -85,7 +85,8 @@ JsonReader::JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& 
       (key == "tokens" ? info_.tokens : info_.src_tokens) = fields(json).strings(key);
       continue;
     } else if (key == "attention_mask" || key == "src_attention_mask") {
-      (key == "attention_mask" ? info_.attention_mask : info_.src_attention_mask) = fields(json).integers(key);
+      (key == "attention_mask" ? info_.attention_mask : info_.src_attention_mask) =
+          fields(json).integers(key);
       continue;
     } else if (key == "outputs") {
       read_outputs(json);
@@ -93,16 +94,37 @@ JsonReader::JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& 
     } else if (key == "prediction") {
       info_.prediction = fields(json).prediction(key);
       continue;
+    } else if (key == "patch_grid") {
+      patch_grid_at = at;
+      const std::vector<int64_t> grid = fields(json).integers(key);
+      if (grid.size() != 2 || grid[0] <= 0 || grid[1] <= 0) {
+        fail("\"patch_grid\" must be [rows, columns], two positive integers", at);
+      }
+      info_.patch_grid.rows = grid[0];
+      info_.patch_grid.columns = grid[1];
+      continue;
+    } else if (key == "prefix_tokens") {
+      prefix_at = at;
+      const std::optional<int64_t> count = fields(json).integer();
+      if (!count || *count < 0) fail("\"prefix_tokens\" must be a non-negative integer", at);
+      info_.patch_grid.prefix_tokens = *count;
+      continue;
     }
     json.skip_value();
   }
   if (!json.at_end()) json.syntax_error("more text after the top-level value", json.position());
+  if (prefix_at && !patch_grid_at)
+    fail("\"prefix_tokens\" needs \"patch_grid\" [rows, columns]", *prefix_at);
 
   if (format_at) {
     json.seek(*format_at, 1);
-    if (json.next_kind() != Kind::kString) fail(fmt::format("\"format\" must be the string \"attnhook\", not {}", json.describe(*format_at)), *format_at);
+    if (json.next_kind() != Kind::kString)
+      fail(fmt::format("\"format\" must be the string \"attnhook\", not {}",
+                       json.describe(*format_at)),
+           *format_at);
     const std::string format = json.read_string();
-    if (format != "attnhook") fail(fmt::format("unknown format \"{}\"", printable(format, 40)), *format_at);
+    if (format != "attnhook")
+      fail(fmt::format("unknown format \"{}\"", printable(format, 40)), *format_at);
     if (!version_at) fail("\"version\" is missing (this reader knows 1)", *format_at);
     json.seek(*version_at, 1);
     const bool number = json.next_kind() == Kind::kNumber;
@@ -118,7 +140,10 @@ JsonReader::JsonReader(std::shared_ptr<const InputFile> file, const ReadLimits& 
     flat_ = true;
     index_flat_layers(*matrices_at);
   } else {
-    fail("neither attnhook's schema (\"format\": \"attnhook\") nor the flat one (\"attention_matrices\")", 0);
+    fail(
+        "neither attnhook's schema (\"format\": \"attnhook\") nor the flat one "
+        "(\"attention_matrices\")",
+        0);
   }
   file_->release(0, file_->bytes().size());
 }
@@ -136,15 +161,19 @@ void JsonReader::fail(const std::string& what, size_t at) const {
 }
 
 void JsonReader::read_outputs(JsonScanner& json) {
-  if (json.next_kind() != Kind::kArray) fail("\"outputs\" must be an array of {name, shape, values}", json.position());
+  if (json.next_kind() != Kind::kArray)
+    fail("\"outputs\" must be an array of {name, shape, values}", json.position());
   json.begin_array();
-  for (size_t i = 0; json.next_element(); ++i) info_.outputs.push_back(fields(json).output(fmt::format("outputs[{}]", i)));
+  for (size_t i = 0; json.next_element(); ++i)
+    info_.outputs.push_back(fields(json).output(fmt::format("outputs[{}]", i)));
 }
 
 std::string JsonReader::read_text(JsonScanner& json, const char* key) const {
   const Kind kind = json.next_kind();
   if (kind == Kind::kNull) return json.read_null(), "";
-  if (kind != Kind::kString) fail(fmt::format("\"{}\" must be a string, not {}", key, json.describe(json.position())), json.position());
+  if (kind != Kind::kString)
+    fail(fmt::format("\"{}\" must be a string, not {}", key, json.describe(json.position())),
+         json.position());
   return json.read_string();
 }
 
@@ -156,7 +185,8 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
   for (size_t l = 0; json.next_element(); ++l) {
     const size_t layer_at = json.position();
     const std::string where = fmt::format("layers[{}]", l);
-    if (json.next_kind() != Kind::kObject) fail(where + " must be an object {name, calls}", layer_at);
+    if (json.next_kind() != Kind::kObject)
+      fail(where + " must be an object {name, calls}", layer_at);
     std::optional<std::string> name;
     std::optional<LayerTokens> own;
     bool has_calls = false;
@@ -173,7 +203,8 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
         (key == "tgt_tokens" ? own->tgt : own->src) = fields(json).strings(where + "." + key);
       } else if (key == "tgt_attention_mask" || key == "src_attention_mask") {
         if (!own) own.emplace();
-        (key == "tgt_attention_mask" ? own->tgt_mask : own->src_mask) = fields(json).integers(where + "." + key);
+        (key == "tgt_attention_mask" ? own->tgt_mask : own->src_mask) =
+            fields(json).integers(where + "." + key);
       } else if (key == "calls") {
         if (kind != Kind::kArray) fail(where + ".calls must be an array", at);
         has_calls = true;
@@ -182,7 +213,8 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
         for (size_t c = 0; json.next_element(); ++c) {
           const std::string call_where = fmt::format("{}.calls[{}]", where, c);
           const size_t call_at = json.position();
-          if (json.next_kind() != Kind::kObject) fail(call_where + " must be an object {shape, values}", call_at);
+          if (json.next_kind() != Kind::kObject)
+            fail(call_where + " must be an object {shape, values}", call_at);
           std::optional<std::vector<int64_t>> shape;
           std::optional<size_t> values_at;
           int64_t count = 0, not_a_number = -1;
@@ -191,10 +223,13 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
             if (member == "shape") {
               shape = fields(json).shape(call_where, 4, "[batch, heads, tgt_len, src_len]");
             } else if (member == "values") {
-              if (json.next_kind() != Kind::kArray) fail(call_where + ".values must be an array", json.position());
+              if (json.next_kind() != Kind::kArray)
+                fail(call_where + ".values must be an array", json.position());
               values_at = json.position();
               count = json.skim_numbers(not_a_number);
-              if (not_a_number >= 0) fail(fmt::format("{}.values[{}] must be a number", call_where, not_a_number), json.position());
+              if (not_a_number >= 0)
+                fail(fmt::format("{}.values[{}] must be a number", call_where, not_a_number),
+                     json.position());
             } else {
               json.skim_value();
             }
@@ -205,7 +240,8 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
               *shape, limits_.max_array_elements(),
               fmt::format("attention file '{}': {}", printable(path_, 4096), call_where));
           if (count != needed) {
-            fail(fmt::format("{}.values has {} numbers, shape {} needs {}", call_where, count, shape_text(*shape), needed),
+            fail(fmt::format("{}.values has {} numbers, shape {} needs {}", call_where, count,
+                             shape_text(*shape), needed),
                  *values_at);
           }
           calls.push_back({std::move(*shape), *values_at});
@@ -225,7 +261,8 @@ void JsonReader::index_attnhook_layers(size_t layers_at) {
 void JsonReader::index_flat_layers(size_t matrices_at) {
   JsonScanner json = scanner();
   json.seek(matrices_at, 1);
-  if (json.next_kind() != Kind::kArray) fail("\"attention_matrices\" must be an array [layer][head][i][j]", matrices_at);
+  if (json.next_kind() != Kind::kArray)
+    fail("\"attention_matrices\" must be an array [layer][head][i][j]", matrices_at);
   json.begin_array();
   for (size_t l = 0; json.next_element(); ++l) {
     const std::string where = fmt::format("attention_matrices[{}]", l);
@@ -236,7 +273,9 @@ void JsonReader::index_flat_layers(size_t matrices_at) {
     json.begin_array();
     for (int64_t h = 0; json.next_element(); ++h) {
       if (json.next_kind() != Kind::kArray) {
-        fail(h == 0 ? not_3d : fmt::format("{}[{}] must have {} rows like head 0", where, h, layer.rows), json.position());
+        fail(h == 0 ? not_3d
+                    : fmt::format("{}[{}] must have {} rows like head 0", where, h, layer.rows),
+             json.position());
       }
       const size_t head_at = json.position();
       int64_t rows = 0;
@@ -245,16 +284,22 @@ void JsonReader::index_flat_layers(size_t matrices_at) {
         const size_t row_at = json.position();
         if (json.next_kind() != Kind::kArray) {
           if (h == 0 && rows == 0) fail(not_3d, row_at);
-          fail(fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, rows, layer.cols), row_at);
+          fail(fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, rows,
+                           layer.cols),
+               row_at);
         }
         int64_t not_a_number = -1;
         const int64_t cols = json.skim_numbers(not_a_number);
-        if (not_a_number >= 0) fail(fmt::format("{}[{}][{}][{}] must be a number", where, h, rows, not_a_number), json.position());
+        if (not_a_number >= 0)
+          fail(fmt::format("{}[{}][{}][{}] must be a number", where, h, rows, not_a_number),
+               json.position());
         if (h == 0 && rows == 0) {
           if (cols == 0) fail(not_3d, row_at);
           layer.cols = cols;
         } else if (cols != layer.cols) {
-          fail(fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, rows, layer.cols), row_at);
+          fail(fmt::format("{}[{}][{}] must have {} numbers like row 0 of head 0", where, h, rows,
+                           layer.cols),
+               row_at);
         }
       }
       if (h == 0) {
@@ -311,7 +356,8 @@ FloatArray JsonReader::read(size_t layer, size_t call) const {
 
 }  // namespace
 
-std::unique_ptr<AttentionReader> open_json(std::shared_ptr<const InputFile> file, const ReadLimits& limits) {
+std::unique_ptr<AttentionReader> open_json(std::shared_ptr<const InputFile> file,
+                                           const ReadLimits& limits) {
   return std::make_unique<JsonReader>(std::move(file), limits);
 }
 

@@ -94,7 +94,8 @@ void append_numbers(Output& out, const float* data, int64_t count) {
 }
 
 // `separator` "<key>": [...] when `values` is not empty.
-void append_mask(Output& out, const char* separator, const char* key, const std::vector<int64_t>& values) {
+void append_mask(Output& out, const char* separator, const char* key,
+                 const std::vector<int64_t>& values) {
   if (values.empty()) return;
   fmt::format_to(std::back_inserter(out.buffer()), "{}\"{}\": ", separator, key);
   append_integers(out.buffer(), values);
@@ -108,7 +109,8 @@ void append_outputs(const AttentionData& file, Output& out) {
       const auto& [name, values] = file.outputs[i];
       out.text(i ? ",\n  {\"name\": " : "\n  {\"name\": ");
       append_string(buffer, name);
-      fmt::format_to(std::back_inserter(buffer), ", \"shape\": [{}], \"values\": ", fmt::join(values.shape(), ", "));
+      fmt::format_to(std::back_inserter(buffer),
+                     ", \"shape\": [{}], \"values\": ", fmt::join(values.shape(), ", "));
       append_numbers(out, values.data(), values.numel());
       out.text("}");
     }
@@ -118,7 +120,8 @@ void append_outputs(const AttentionData& file, Output& out) {
   if (prediction.empty()) return;
   out.text(",\n \"prediction\": {\"output\": ");
   append_string(buffer, prediction.output);
-  fmt::format_to(std::back_inserter(buffer), ", \"shape\": [{}], \"class_ids\": ", fmt::join(prediction.shape, ", "));
+  fmt::format_to(std::back_inserter(buffer),
+                 ", \"shape\": [{}], \"class_ids\": ", fmt::join(prediction.shape, ", "));
   append_integers(buffer, prediction.class_ids);
   if (!prediction.class_names.empty()) {
     out.text(", \"class_names\": ");
@@ -126,7 +129,8 @@ void append_outputs(const AttentionData& file, Output& out) {
   }
   if (!prediction.probabilities.empty()) {
     out.text(", \"probabilities\": ");
-    append_numbers(out, prediction.probabilities.data(), static_cast<int64_t>(prediction.probabilities.size()));
+    append_numbers(out, prediction.probabilities.data(),
+                   static_cast<int64_t>(prediction.probabilities.size()));
   }
   out.text("}");
 }
@@ -146,6 +150,12 @@ void attnhook_schema(const AttentionData& file, Output& out) {
   }
   append_mask(out, ",\n ", "src_attention_mask", file.src_attention_mask);
   append_outputs(file, out);
+  if (!file.patch_grid.empty()) {
+    const PatchGrid& grid = file.patch_grid;
+    fmt::format_to(std::back_inserter(buffer),
+                   ",\n \"patch_grid\": [{}, {}], \"prefix_tokens\": {}", grid.rows, grid.columns,
+                   grid.prefix_tokens);
+  }
   out.text(",\n \"layers\": [");
   bool first_layer = true;
   for (const auto& [name, calls] : file.values) {
@@ -164,7 +174,8 @@ void attnhook_schema(const AttentionData& file, Output& out) {
     out.text(", \"calls\": [");
     for (size_t c = 0; c < calls.size(); ++c) {
       const FloatArray& weights = calls[c];
-      fmt::format_to(std::back_inserter(buffer), "{}\n   {{\"shape\": [{}], \"values\": ", c ? "," : "",
+      fmt::format_to(std::back_inserter(buffer),
+                     "{}\n   {{\"shape\": [{}], \"values\": ", c ? "," : "",
                      fmt::join(weights.shape(), ", "));
       append_numbers(out, weights.data(), weights.numel());
       out.text("}");

@@ -23,10 +23,13 @@ constexpr size_t kPieceBytes = size_t{1} << 16;  // converted in pieces of this 
 
 // Storage for `count` floats that the caller fills completely: not zeroed first, which
 // for a layer of 50 MB costs as much as copying it.
-std::shared_ptr<float[]> float_storage(int64_t count) { return std::shared_ptr<float[]>(new float[count]); }
+std::shared_ptr<float[]> float_storage(int64_t count) {
+  return std::shared_ptr<float[]>(new float[count]);
+}
 
 // An int64 array entry `name` of `shape` (1-d when none is given), unless `values` is empty.
-void add_integers(std::vector<ZipSource>& entries, const std::string& name, const std::vector<int64_t>& values,
+void add_integers(std::vector<ZipSource>& entries, const std::string& name,
+                  const std::vector<int64_t>& values,
                   std::optional<std::vector<int64_t>> shape = std::nullopt) {
   if (values.empty()) return;
   if (!shape) shape = std::vector<int64_t>{static_cast<int64_t>(values.size())};
@@ -42,21 +45,26 @@ class NpzReader : public AttentionReader {
 
  private:
   std::string where(const ZipEntry& entry) const {
-    return fmt::format("attention file '{}', array '{}'", printable(path_, 4096), printable(entry.name, 80));
+    return fmt::format("attention file '{}', array '{}'", printable(path_, 4096),
+                       printable(entry.name, 80));
   }
   std::vector<std::string> read_strings(const ZipEntry& entry) const;
   void check_prediction() const;
   // Integers (or bools) of any shape; `shape`, if given, receives the array's.
-  std::vector<int64_t> read_integers(const ZipEntry& entry, std::vector<int64_t>* shape = nullptr) const;
+  std::vector<int64_t> read_integers(const ZipEntry& entry,
+                                     std::vector<int64_t>* shape = nullptr) const;
   // Floats; rank 0 = any rank, else exactly `rank` dimensions.
   FloatArray read_floats(const ZipEntry& entry, size_t rank) const;
   // output:<name> and prediction:<field>; false for any other name.
   bool read_output(const std::string& key, const ZipEntry& entry);
+  // "patch_grid" ([rows, columns]) or "prefix_tokens" (0-d).
+  void read_patch_grid(const std::string& key, const ZipEntry& entry);
 
   std::string path_;
   ReadLimits limits_;
   ZipArchive archive_;
   std::vector<std::vector<size_t>> entries_;  // per layer, per call: index in archive_.entries()
+  bool has_prefix_ = false;                   // "prefix_tokens" was read
 };
 
 NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& limits)
@@ -80,12 +88,18 @@ NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& li
       continue;
     }
     if (key == "attention_mask" || key == "src_attention_mask") {
-      (key == "attention_mask" ? info_.attention_mask : info_.src_attention_mask) = read_integers(entry);
+      (key == "attention_mask" ? info_.attention_mask : info_.src_attention_mask) =
+          read_integers(entry);
+      continue;
+    }
+    if (key == "patch_grid" || key == "prefix_tokens") {
+      read_patch_grid(key, entry);
       continue;
     }
     if (read_output(key, entry)) continue;
     const auto slash = key.rfind('/');
-    if (slash == std::string::npos) throw Error(where(entry) + ": layer arrays are named '<layer>/<call>'");
+    if (slash == std::string::npos)
+      throw Error(where(entry) + ": layer arrays are named '<layer>/<call>'");
     const std::string name = key.substr(0, slash), leaf = key.substr(slash + 1);
     if (leaf == "tgt_tokens" || leaf == "src_tokens") {
       auto& own = info_.layer_tokens[name];
@@ -99,7 +113,8 @@ NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& li
     }
     int64_t call = -1;
     const auto [end, error] = std::from_chars(leaf.data(), leaf.data() + leaf.size(), call);
-    if (leaf.empty() || leaf.size() > 9 || error != std::errc() || end != leaf.data() + leaf.size() || call < 0) {
+    if (leaf.empty() || leaf.size() > 9 || error != std::errc() ||
+        end != leaf.data() + leaf.size() || call < 0) {
       throw Error(where(entry) + ": layer arrays are named '<layer>/<call>' (call: a number)");
     }
     const auto [found, added] = layer_index.emplace(name, layers_.size());
@@ -107,7 +122,8 @@ NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& li
       layers_.push_back({name, 0});
       calls.emplace_back();
     }
-    if (!calls[found->second].emplace(call, e).second) throw Error(where(entry) + ": a second array for this call");
+    if (!calls[found->second].emplace(call, e).second)
+      throw Error(where(entry) + ": a second array for this call");
   }
   for (size_t l = 0; l < layers_.size(); ++l) {
     layers_[l].calls = calls[l].size();
@@ -115,6 +131,29 @@ NpzReader::NpzReader(std::shared_ptr<const InputFile> file, const ReadLimits& li
     for (const auto& [number, entry] : calls[l]) entries_.back().push_back(entry);
   }
   check_prediction();
+  if (has_prefix_ && info_.patch_grid.empty()) {
+    throw Error(
+        fmt::format("attention file '{}': 'prefix_tokens' needs 'patch_grid' [rows, columns]",
+                    printable(path_, 4096)));
+  }
+}
+
+void NpzReader::read_patch_grid(const std::string& key, const ZipEntry& entry) {
+  std::vector<int64_t> shape;
+  const std::vector<int64_t> values = read_integers(entry, &shape);
+  PatchGrid& grid = info_.patch_grid;
+  if (key == "patch_grid") {
+    if (shape != std::vector<int64_t>{2} || values[0] <= 0 || values[1] <= 0) {
+      throw Error(where(entry) + ": expected [rows, columns], two positive integers");
+    }
+    grid.rows = values[0];
+    grid.columns = values[1];
+    return;
+  }
+  if (!shape.empty() || values[0] < 0)
+    throw Error(where(entry) + ": expected one non-negative integer (0-d)");
+  grid.prefix_tokens = values[0];
+  has_prefix_ = true;
 }
 
 bool NpzReader::read_output(const std::string& key, const ZipEntry& entry) {
@@ -136,22 +175,24 @@ bool NpzReader::read_output(const std::string& key, const ZipEntry& entry) {
     const FloatArray values = read_floats(entry, 0);
     prediction.probabilities.assign(values.data(), values.data() + values.numel());
   } else {
-    throw Error(where(entry) + ": unknown prediction field (known: output, class_ids, class_names, probabilities)");
+    throw Error(
+        where(entry) +
+        ": unknown prediction field (known: output, class_ids, class_names, probabilities)");
   }
   return true;
 }
 
 void NpzReader::check_prediction() const {
   const Prediction& prediction = info_.prediction;
-  const bool any = !prediction.output.empty() || !prediction.class_ids.empty() || !prediction.class_names.empty() ||
-                   !prediction.probabilities.empty();
+  const bool any = !prediction.output.empty() || !prediction.class_ids.empty() ||
+                   !prediction.class_names.empty() || !prediction.probabilities.empty();
   if (!any) return;
   const std::string file = fmt::format("attention file '{}'", printable(path_, 4096));
   if (prediction.output.empty()) throw Error(file + ": the prediction has no 'prediction:output'");
   auto check = [&](size_t size, const char* field) {
     if (size != prediction.class_ids.size()) {
-      throw Error(fmt::format("{}: 'prediction:{}' has {} entries, 'prediction:class_ids' {}", file, field, size,
-                              prediction.class_ids.size()));
+      throw Error(fmt::format("{}: 'prediction:{}' has {} entries, 'prediction:class_ids' {}", file,
+                              field, size, prediction.class_ids.size()));
     }
   };
   if (!prediction.class_names.empty()) check(prediction.class_names.size(), "class_names");
@@ -164,19 +205,24 @@ std::vector<std::string> NpzReader::read_strings(const ZipEntry& entry) const {
   const NpyHeader header = read_npy_header(reader, where);
   const std::string& descr = header.descr;
   uint64_t width = 0;
-  const auto [end, error] = std::from_chars(descr.data() + std::min<size_t>(2, descr.size()), descr.data() + descr.size(), width);
-  if (descr.size() < 3 || descr.compare(0, 2, "<U") != 0 || error != std::errc() || end != descr.data() + descr.size()) {
-    throw Error(fmt::format("{}: expected a unicode array ('<U<n>'), found dtype '{}'", where, printable(descr, 40)));
+  const auto [end, error] = std::from_chars(descr.data() + std::min<size_t>(2, descr.size()),
+                                            descr.data() + descr.size(), width);
+  if (descr.size() < 3 || descr.compare(0, 2, "<U") != 0 || error != std::errc() ||
+      end != descr.data() + descr.size()) {
+    throw Error(fmt::format("{}: expected a unicode array ('<U<n>'), found dtype '{}'", where,
+                            printable(descr, 40)));
   }
   const int64_t count = checked_element_count(header.shape, limits_.max_array_elements(), where);
   uint64_t characters = 0;
-  if (!multiply_within(static_cast<uint64_t>(count), width, static_cast<uint64_t>(limits_.max_array_elements()), characters)) {
-    throw Error(fmt::format("{}: {} strings of {} characters are more than {} characters (the limit of one array)",
-                            where, count, width, limits_.max_array_elements()));
+  if (!multiply_within(static_cast<uint64_t>(count), width,
+                       static_cast<uint64_t>(limits_.max_array_elements()), characters)) {
+    throw Error(fmt::format(
+        "{}: {} strings of {} characters are more than {} characters (the limit of one array)",
+        where, count, width, limits_.max_array_elements()));
   }
   if (reader.remaining() != characters * 4) {
-    throw Error(fmt::format("{}: {} bytes of data, {} strings of {} characters need {}", where, reader.remaining(), count,
-                            width, characters * 4));
+    throw Error(fmt::format("{}: {} bytes of data, {} strings of {} characters need {}", where,
+                            reader.remaining(), count, width, characters * 4));
   }
   std::vector<std::string> out;
   std::vector<char32_t> piece;
@@ -186,15 +232,16 @@ std::vector<std::string> NpzReader::read_strings(const ZipEntry& entry) const {
     for (uint64_t k = 0; k < width;) {
       const size_t take = std::min<uint64_t>(width - k, kPieceBytes / 4);
       piece.resize(take);
-      reader.read(piece.data(), take * 4);  // UTF-32 little endian; this reader runs on little-endian machines
+      reader.read(piece.data(),
+                  take * 4);  // UTF-32 little endian; this reader runs on little-endian machines
       for (char32_t c : piece) {
         if (c == 0) {
           ++zeros;
           continue;
         }
         if (!is_scalar_value(c)) {
-          throw Error(fmt::format("{}: string {} holds {:#x}, which is not a Unicode character", where, i,
-                                  static_cast<uint32_t>(c)));
+          throw Error(fmt::format("{}: string {} holds {:#x}, which is not a Unicode character",
+                                  where, i, static_cast<uint32_t>(c)));
         }
         for (; zeros > 0; --zeros) text.push_back('\0');
         append_utf8(text, c);
@@ -211,18 +258,21 @@ FloatArray NpzReader::read(size_t layer, size_t call) const {
   return read_floats(archive_.entries().at(entries_.at(layer).at(call)), 4);
 }
 
-std::vector<int64_t> NpzReader::read_integers(const ZipEntry& entry, std::vector<int64_t>* shape) const {
+std::vector<int64_t> NpzReader::read_integers(const ZipEntry& entry,
+                                              std::vector<int64_t>* shape) const {
   const std::string where = this->where(entry);
   ZipEntryReader reader(archive_, entry);
   const NpyHeader header = read_npy_header(reader, where);
   bool is_signed = false;
   const int item = integer_item_size(header.descr, is_signed);
   if (item == 0) {
-    throw Error(fmt::format("{}: dtype '{}' is not a little-endian integer or bool", where, printable(header.descr, 40)));
+    throw Error(fmt::format("{}: dtype '{}' is not a little-endian integer or bool", where,
+                            printable(header.descr, 40)));
   }
   const int64_t count = checked_element_count(header.shape, limits_.max_array_elements(), where);
   if (reader.remaining() != static_cast<uint64_t>(count) * item) {
-    throw Error(fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(), count * item));
+    throw Error(fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(),
+                            count * item));
   }
   std::vector<int64_t> out;
   std::vector<unsigned char> piece(kPieceBytes);
@@ -232,8 +282,10 @@ std::vector<int64_t> NpzReader::read_integers(const ZipEntry& entry, std::vector
     for (int64_t i = 0; i < take; ++i) {
       uint64_t bits = 0;
       for (int b = item - 1; b >= 0; --b) bits = bits << 8 | piece[i * item + b];
-      if (is_signed && item < 8 && (bits >> (8 * item - 1)) != 0) bits |= ~uint64_t{0} << (8 * item);  // sign-extend
-      out.push_back(static_cast<int64_t>(bits));  // a uint64 over 2^63 wraps: not a mask or class id anyway
+      if (is_signed && item < 8 && (bits >> (8 * item - 1)) != 0)
+        bits |= ~uint64_t{0} << (8 * item);  // sign-extend
+      out.push_back(
+          static_cast<int64_t>(bits));  // a uint64 over 2^63 wraps: not a mask or class id anyway
     }
     done += take;
   }
@@ -247,14 +299,18 @@ FloatArray NpzReader::read_floats(const ZipEntry& entry, size_t rank) const {
   ZipEntryReader reader(archive_, entry);
   const NpyHeader header = read_npy_header(reader, where);
   const int item = float_item_size(header.descr);
-  if (item == 0) throw Error(fmt::format("{}: dtype '{}' is not a little-endian float", where, printable(header.descr, 40)));
+  if (item == 0)
+    throw Error(fmt::format("{}: dtype '{}' is not a little-endian float", where,
+                            printable(header.descr, 40)));
   if (rank != 0 && header.shape.size() != rank) {
-    throw Error(fmt::format("{}: shape {} is not [batch, heads, tgt, src]", where, shape_text(header.shape)));
+    throw Error(fmt::format("{}: shape {} is not [batch, heads, tgt, src]", where,
+                            shape_text(header.shape)));
   }
   const int64_t count = checked_element_count(header.shape, limits_.max_array_elements(), where);
   const uint64_t bytes = static_cast<uint64_t>(count) * item;  // count <= max_array_elements < 2^60
   if (reader.remaining() != bytes) {
-    throw Error(fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(), bytes));
+    throw Error(
+        fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(), bytes));
   }
   if (item == 4) {
     // Stored and aligned (as write_npz writes them): the numbers are used where they are in
@@ -263,7 +319,9 @@ FloatArray NpzReader::read_floats(const ZipEntry& entry, size_t rank) const {
     if (in_place && reinterpret_cast<uintptr_t>(in_place) % alignof(float) == 0) {
       reader.view(bytes);
       reader.finish();
-      return FloatArray(header.shape, std::shared_ptr<const float>(archive_.file(), reinterpret_cast<const float*>(in_place)));
+      return FloatArray(
+          header.shape,
+          std::shared_ptr<const float>(archive_.file(), reinterpret_cast<const float*>(in_place)));
     }
     const auto values = float_storage(count);
     reader.read(values.get(), bytes);
@@ -280,7 +338,8 @@ FloatArray NpzReader::read_floats(const ZipEntry& entry, size_t rank) const {
       if (item == 8) {
         double wide;
         std::memcpy(&wide, at, 8);
-        values[done + i] = static_cast<float>(wide);  // beyond float's range: infinity, as numpy's astype
+        values[done + i] =
+            static_cast<float>(wide);  // beyond float's range: infinity, as numpy's astype
       } else {
         uint16_t half;
         std::memcpy(&half, at, 2);
@@ -295,7 +354,8 @@ FloatArray NpzReader::read_floats(const ZipEntry& entry, size_t rank) const {
 
 }  // namespace
 
-std::unique_ptr<AttentionReader> open_npz(std::shared_ptr<const InputFile> file, const ReadLimits& limits) {
+std::unique_ptr<AttentionReader> open_npz(std::shared_ptr<const InputFile> file,
+                                          const ReadLimits& limits) {
   return std::make_unique<NpzReader>(std::move(file), limits);
 }
 
@@ -305,7 +365,8 @@ void write_npz(const AttentionData& file, const std::string& path) {
     for (size_t c = 0; c < calls.size(); ++c) {
       const FloatArray& array = calls[c];
       entries.push_back({fmt::format("{}/{}.npy", name, c), npy_header("<f4", array.shape()),
-                         reinterpret_cast<const char*>(array.data()), static_cast<size_t>(array.numel()) * sizeof(float)});
+                         reinterpret_cast<const char*>(array.data()),
+                         static_cast<size_t>(array.numel()) * sizeof(float)});
     }
     const auto own = file.layer_tokens.find(name);
     if (own != file.layer_tokens.end()) {
@@ -317,13 +378,15 @@ void write_npz(const AttentionData& file, const std::string& path) {
   }
   if (!file.tokens.empty()) entries.push_back({"tokens.npy", npy_strings(file.tokens, false)});
   add_integers(entries, "attention_mask.npy", file.attention_mask);
-  if (!file.src_tokens.empty()) entries.push_back({"src_tokens.npy", npy_strings(file.src_tokens, false)});
+  if (!file.src_tokens.empty())
+    entries.push_back({"src_tokens.npy", npy_strings(file.src_tokens, false)});
   add_integers(entries, "src_attention_mask.npy", file.src_attention_mask);
   entries.push_back({"text.npy", npy_strings({file.text}, true)});
   entries.push_back({"model.npy", npy_strings({file.model}, true)});
   for (const auto& [name, values] : file.outputs) {
     entries.push_back({"output:" + name + ".npy", npy_header("<f4", values.shape()),
-                       reinterpret_cast<const char*>(values.data()), static_cast<size_t>(values.numel()) * sizeof(float)});
+                       reinterpret_cast<const char*>(values.data()),
+                       static_cast<size_t>(values.numel()) * sizeof(float)});
   }
   const Prediction& prediction = file.prediction;
   if (!prediction.empty()) {
@@ -339,9 +402,15 @@ void write_npz(const AttentionData& file, const std::string& path) {
       entries.push_back({"prediction:probabilities.npy", std::move(bytes)});
     }
   }
+  if (!file.patch_grid.empty()) {
+    const PatchGrid& grid = file.patch_grid;
+    add_integers(entries, "patch_grid.npy", {grid.rows, grid.columns});
+    add_integers(entries, "prefix_tokens.npy", {grid.prefix_tokens}, std::vector<int64_t>{});
+  }
   if (stored_zip_size(entries) > 0xffffffffu || entries.size() > 0xfffe) {
-    throw Error(fmt::format("cannot write attention file '{}': over 4 GiB or 65534 arrays (zip64 is not supported)",
-                            printable(path, 4096)));
+    throw Error(fmt::format(
+        "cannot write attention file '{}': over 4 GiB or 65534 arrays (zip64 is not supported)",
+        printable(path, 4096)));
   }
   write_atomically(path, "attention file", [&](std::FILE* out, std::string& error) {
     if (write_stored_zip(out, entries)) return true;

@@ -13,9 +13,11 @@ extern "C" uint32_t attnhook_extract_abi(void) {
   return abi ? static_cast<uint32_t>(std::atoi(abi)) : ATTNHOOK_EXTRACT_ABI;
 }
 
-extern "C" int attnhook_extract_v1(const attnhook_extract_request* request, char* error, size_t error_size) {
+extern "C" int attnhook_extract_v2(const attnhook_extract_request* request, char* error,
+                                   size_t error_size) {
   const char* status = std::getenv("ATTNHOOK_FAKE_STATUS");
   const int code = status ? std::atoi(status) : ATTNHOOK_EXTRACT_OK;
-  std::snprintf(error, error_size, "fake plugin: status %d, request of %zu bytes", code, request->request_size);
+  std::snprintf(error, error_size, "fake plugin: status %d, request of %zu bytes", code,
+                request->request_size);
   return code;
 }
