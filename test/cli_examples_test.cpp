@@ -18,7 +18,13 @@ using attnhook_test::read_json;
 using attnhook_test::run_cli;
 using nlohmann::json;
 
-class CliExamples : public attnhook_test::TempDirTest {};
+class CliExamples : public attnhook_test::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    ATTNHOOK_SKIP_WITHOUT_EXAMPLE_MODELS();
+  }
+};
 
 // Every head's row sums of each layer of a prepare output: after the padding is left out,
 // rows of a model that masks padding still sum to 1 (they would not if padding had been

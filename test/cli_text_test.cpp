@@ -50,6 +50,7 @@ class CliText : public attnhook_test::TempDirTest {
 // The ids HF tokenizers made, with their mask: the same model input, the same answer; and
 // the same again with the inputs named positionally (--forward-args ids,mask).
 TEST_F(CliText, IdsWithAMaskAndForwardArgs) {
+  ATTNHOOK_SKIP_WITHOUT_EXAMPLE_MODELS();
   const json& c = cases()[0];
   const auto run =
       run_cli(classifier({"--ids", ids_of(c["ids"]), "--mask", ids_of(c["attention_mask"]),
@@ -78,6 +79,7 @@ TEST_F(CliText, IdsWithAMaskAndForwardArgs) {
 
 // JSON Lines: text lines and ids lines, one complete file per line.
 TEST_F(CliText, InputsFileTakesJsonLines) {
+  ATTNHOOK_SKIP_WITHOUT_EXAMPLE_MODELS();
   std::ofstream lines(path("inputs.jsonl"));
   lines << json({{"text", cases()[0]["text"]}}).dump() << "\n\n"
         << json({{"ids", cases()[1]["ids"]},
@@ -106,6 +108,7 @@ TEST_F(CliText, InputsFileTakesJsonLines) {
 }
 
 TEST_F(CliText, Seq2seqInputsByNameOrInOrder) {
+  ATTNHOOK_SKIP_WITHOUT_EXAMPLE_MODELS();
   const json c = read_json(example("seq2seq/reference.json"))["cases"][2];
   const std::vector<std::string> model = {"extract", "--model", example("seq2seq/seq2seq.pt")};
   auto with = [&](std::vector<std::string> more) {
@@ -141,6 +144,7 @@ struct BadCase {
 };
 
 TEST_F(CliText, BadInputIsAClearErrorWithItsExitCodeAndNoFile) {
+  ATTNHOOK_SKIP_WITHOUT_EXAMPLE_MODELS();
   const std::string tokenizer = example("sentiment/tokenizer.json");
   std::ofstream(path("not_json.json")) << "vocab: [a, b]\n";
   std::ofstream(path("unigram.json"))

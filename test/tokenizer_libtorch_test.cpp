@@ -49,6 +49,12 @@ auto within(std::chrono::seconds limit, const char* what, Work work) {
 }
 
 TEST(TokenizerLibTorch, SentencePieceModelThenTorchScriptForward) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan forbids RTLD_DEEPBIND, so the shim loads without it (sentencepiece_library.cpp), and
+  // libsentencepiece then binds to what LibTorch exports: Debian's 1.13 carries protobuf 3.14
+  // symbols, and libsentencepiece's check against its own protobuf 3.21 fails.
+  GTEST_SKIP() << "needs RTLD_DEEPBIND, which AddressSanitizer forbids";
+#endif
   const attnhook::Tokenizer tokenizer = attnhook::Tokenizer::load(kUnigramModel);
   // Python sentencepiece 0.2.3: SentencePieceProcessor(model_file=...).encode(text).
   EXPECT_EQ(tokenizer.encode("Hello world, the attention heads.").ids,

@@ -24,6 +24,9 @@ foreach(entry IN LISTS snippets)
   add_executable(readme_snippet_${n} ${PROJECT_BINARY_DIR}/readme/snippet_${n}.cpp)
   target_link_libraries(readme_snippet_${n} PRIVATE attnhook::attnhook)
   target_precompile_headers(readme_snippet_${n} REUSE_FROM attnhook)
+  # The library's precompiled header was made with fmt's FMT_SHARED (the library links
+  # fmt); GCC ignores it for a TU without that define. The snippets use no fmt.
+  target_compile_definitions(readme_snippet_${n} PRIVATE FMT_SHARED)
   attnhook_match_pch_flags(readme_snippet_${n})
   set(work ${PROJECT_BINARY_DIR}/readme/run_${n})
   add_test(NAME readme_cpp_snippet_${n}
