@@ -60,7 +60,8 @@ const AttnhookSpmApi& load_shim() {
   int flags = RTLD_NOW | RTLD_LOCAL;
   if (!sanitizer_in_process()) {
     flags |= RTLD_DEEPBIND;
-  } else if (const void* other = ::dlsym(RTLD_DEFAULT, "FLAGS_minloglevel")) {
+  } else if (const void* other = ::dlsym(RTLD_DEFAULT, "FLAGS_minloglevel");
+             other != nullptr && object_of(other).find("libsentencepiece") == std::string::npos) {
     // Without RTLD_DEEPBIND libsentencepiece would bind to this one and overwrite it.
     throw Error(fmt::format(
         "cannot load {} in this process: {} exports FLAGS_minloglevel, which libsentencepiece "
