@@ -25,15 +25,22 @@ at::Tensor sdpa_weights(const SdpaInputs& in) { return sdpa_attention(in, false)
 
 SdpaAttention sdpa_attention(const SdpaInputs& in, bool want_scores) {
   const at::ScalarType compute = in.query.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  const at::Tensor query = in.query.to(compute);  // [..., heads, tgt, head_dim]
-  const at::Tensor key = in.key.to(compute);      // [..., kv_heads, src, head_dim]
+  const int64_t head_dim = in.query.size(-1);
+  const double scale = in.scale ? *in.scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
+  // As SDPA's math path does it: q and k each scaled by √scale before the product, which
+  // spares a pass over the [tgt, src] scores (the cost that grows with the sequence).
+  // (A negative scale, legal if odd, goes on the query alone.)
+  const double root_scale = std::sqrt(std::abs(scale));
+  const at::Tensor query = in.query.to(compute).mul(
+      scale < 0 ? -root_scale : root_scale);                  // [..., heads, tgt, head_dim]
+  const at::Tensor key = in.key.to(compute).mul(root_scale);  // [..., kv_heads, src, head_dim]
   const int64_t tgt_len = query.size(-2), src_len = key.size(-2);
-  const double scale = in.scale ? *in.scale : 1.0 / std::sqrt(static_cast<double>(query.size(-1)));
 
   at::Tensor scores;  // [..., heads, tgt, src]
   const int64_t heads = query.dim() >= 3 ? query.size(-3) : 1;
   const int64_t kv_heads = key.dim() >= 3 ? key.size(-3) : 1;
-  if (query.dim() >= 3 && key.dim() >= 3 && heads != kv_heads && kv_heads > 0 && heads % kv_heads == 0) {
+  if (query.dim() >= 3 && key.dim() >= 3 && heads != kv_heads && kv_heads > 0 &&
+      heads % kv_heads == 0) {
     // Grouped-query attention: query heads h = g * group + i read key head g. Grouping the
     // query instead of repeating the keys keeps the keys' memory as it is.
     const int64_t group = heads / kv_heads;
@@ -42,12 +49,12 @@ SdpaAttention sdpa_attention(const SdpaInputs& in, bool want_scores) {
   } else {
     scores = at::matmul(query, key.transpose(-2, -1));
   }
-  scores.mul_(scale);
 
   const double minus_inf = -std::numeric_limits<double>::infinity();
   if (in.is_causal) {
     // Top-left: query i sees keys 0..i, whatever src_len is.
-    const at::Tensor allowed = at::ones({tgt_len, src_len}, scores.options().dtype(at::kBool)).tril();
+    const at::Tensor allowed =
+        at::ones({tgt_len, src_len}, scores.options().dtype(at::kBool)).tril();
     scores.masked_fill_(allowed.logical_not(), minus_inf);
   }
   if (in.attn_mask && in.attn_mask->defined()) {
@@ -55,14 +62,19 @@ SdpaAttention sdpa_attention(const SdpaInputs& in, bool want_scores) {
     const bool fits = at::infer_size(scores.sizes(), mask.sizes()) == scores.sizes().vec();
     if (mask.scalar_type() == at::kBool) {
       const at::Tensor masked_out = mask.logical_not();
-      scores = fits ? scores.masked_fill_(masked_out, minus_inf) : scores.masked_fill(masked_out, minus_inf);
+      scores = fits ? scores.masked_fill_(masked_out, minus_inf)
+                    : scores.masked_fill(masked_out, minus_inf);
     } else {
       const at::Tensor bias = mask.to(compute);
       scores = fits ? scores.add_(bias) : scores.add(bias);
     }
   }
   SdpaAttention attention;
-  attention.weights = masked_row_softmax(scores).to(in.query.scalar_type());
+  // Only a mask can mask a whole row (causal alone leaves key 0 to every query): without
+  // one, plain softmax, which spares _safe_softmax's passes over the scores.
+  const bool mask_given = in.attn_mask && in.attn_mask->defined();
+  attention.weights = (mask_given ? masked_row_softmax(scores) : at::softmax(scores, -1))
+                          .to(in.query.scalar_type());
   if (want_scores) attention.scores = scores.to(in.query.scalar_type());
   return attention;
 }
