@@ -46,7 +46,8 @@ class ReadLimits {
 
 // The product of `shape`, or an attnhook::Error "<where>: ..." when a dimension is
 // negative or the product exceeds `max_elements` (checked step by step, so a product
-// that would overflow int64 is reported, never wrapped).
+// that would overflow int64 is reported, never wrapped). An empty shape (a 0 in it) is
+// held to the same limit over its other dimensions, which readers still loop over.
 int64_t checked_element_count(const std::vector<int64_t>& shape, int64_t max_elements,
                               const std::string& where);
 
