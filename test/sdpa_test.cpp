@@ -271,6 +271,39 @@ TEST(SdpaSemantics, KeyValueCacheGenerationRecordsEveryStep) {
   EXPECT_TRUE(calls[3].gt(0).all().item<bool>()) << "a cached step sees every key";
 }
 
+// keep_grad: the recomputed weights stay on autograd's tape, so their gradient reaches the
+// model's parameters — the same gradient as the same function of the plain-ops weights.
+TEST(SdpaSemantics, KeepGradWeightsCarryTheGradientOfAttention) {
+  for (const int64_t kv_heads : {4, 2}) {  // plain and grouped-query attention
+    SCOPED_TRACE(kv_heads);
+    torch::manual_seed(10);
+    SdpaAttention attn(16, 4, kv_heads);
+    const auto x = torch::randn({2, 5, 16});
+    AttentionHooker hooker(attn, HookerOptions().keep_grad(true));
+    hooker.setup();
+    attn(x, x, std::nullopt, /*is_causal=*/true);
+    const auto captured = hooker.values().at("")[0];
+    ASSERT_TRUE(captured.requires_grad());
+    const auto reference = eager_weights(*attn, std::nullopt, true, std::nullopt);  // from attn->q, attn->k
+    EXPECT_TRUE(torch::allclose(captured.to(torch::kDouble), reference.detach(), 0, 1e-6));
+    auto objective = [](const torch::Tensor& w) {
+      return (w.select(1, 1).to(torch::kDouble) * torch::arange(5.0, torch::kDouble)).sum();
+    };
+    const auto grad = torch::autograd::grad({objective(captured)}, {attn->query->weight}, {},
+                                            /*retain_graph=*/true)[0];  // the reference shares the projections
+    const auto expected = torch::autograd::grad({objective(reference)}, {attn->query->weight})[0];
+    ASSERT_TRUE(grad.defined());
+    EXPECT_GT(grad.abs().sum().item<double>(), 0);
+    EXPECT_TRUE(torch::allclose(grad, expected, 1e-4, 1e-6));
+
+    hooker.remove_hooks();  // without keep_grad the same weights are detached
+    AttentionHooker detached(attn);
+    detached.setup();
+    attn(x, x, std::nullopt, true);
+    EXPECT_FALSE(detached.values().at("")[0].requires_grad());
+  }
+}
+
 // Only selected modules record; SDPA outside them records nothing.
 TEST(SdpaSemantics, OnlySelectedModulesRecord) {
   torch::manual_seed(9);
