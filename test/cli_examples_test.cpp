@@ -92,7 +92,7 @@ TEST_F(CliExamples, SentimentClassifierFromTextToPictures) {
 
     const auto page = run_cli({"html", "-i", out + "/attn.json", "-o", out + "/view.html"});
     ASSERT_EQ(page.exit_code, 0) << page.err;
-    EXPECT_NE(attnhook_test::read_text(out + "/view.html").find("\"class_names\":[\"" + c["expected"].get<std::string>() + "\"]"),
+    EXPECT_NE(attnhook_test::read_bytes(out + "/view.html").find("\"class_names\":[\"" + c["expected"].get<std::string>() + "\"]"),
               std::string::npos);
     EXPECT_EQ(run_cli({"model-view", "-i", out + "/attn.json", "-o", out + "/model.png"}).exit_code, 0);
   }

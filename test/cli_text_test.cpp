@@ -330,7 +330,7 @@ TEST_F(CliText, ThePluginBoundaryIsVersioned) {
     else
       ::unsetenv("ATTNHOOK_FAKE_ABI");
     ::setenv("ATTNHOOK_FAKE_STATUS", c.status, 1);
-    const auto run = run_cli(args, cli);
+    const auto run = attnhook_test::run_program(cli, args);
     EXPECT_EQ(run.exit_code, c.exit_code) << run.err;
     EXPECT_EQ(run.err.rfind(c.err, 0), 0u) << run.err;
   }

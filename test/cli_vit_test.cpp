@@ -16,13 +16,15 @@
 #include <nlohmann/json.hpp>
 
 #include "attnhook/attnhook.h"
+#include "picture_testing.h"
 #include "testing.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-using Picture = cimg_library::CImg<unsigned char>;
+using attnhook_test::load_png;
+using attnhook_test::Picture;
 
 const std::string kCli = ATTNHOOK_CLI;
 const std::string kFixtures = std::string(ATTNHOOK_FIXTURES_DIR) + "/torch" +
@@ -156,9 +158,7 @@ TEST_F(CliVit, OverlayEqualsTheLibrarysOverlayOfTheHookersWeights) {
     attnhook::save_attention_overlay(
         values.at(c.vit.last_layer)[0], kPicture, path("library.png"),
         c.options.patch_grid(side, side).prefix_tokens(1).title(c.vit.last_layer));
-    Picture from_cli, from_library;
-    from_cli.load_png(path("cli.png").c_str());
-    from_library.load_png(path("library.png").c_str());
+    const Picture from_cli = load_png(path("cli.png")), from_library = load_png(path("library.png"));
     ASSERT_EQ(from_cli.width(), from_library.width());
     ASSERT_EQ(from_cli.height(), from_library.height());
     EXPECT_TRUE(from_cli == from_library);

@@ -1,8 +1,7 @@
 // Test support for the PNG renderer tests (render_*_test.cpp): one-hot attention to draw,
-// and decoding the PNG that was written to check its pixels.
+// and the pixels of the PNG that was written (read back with picture_testing.h).
 #pragma once
 
-#include <CImg.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,37 +11,24 @@
 
 #include "attnhook/values.h"
 #include "colormap.h"
+#include "picture_testing.h"
 #include "testing.h"
 
 namespace attnhook_test {
 
-using Image = cimg_library::CImg<unsigned char>;
 using attnhook::detail::Rgb;
 
 // matplotlib's viridis end colours, rounded to 8 bits.
 inline constexpr Rgb kViridisBottom{68, 1, 84};
 inline constexpr Rgb kViridisTop{253, 231, 37};
 
-inline Image load(const std::string& path) {
-  Image image;
-  image.load_png(path.c_str());
-  return image;
-}
-
-inline Rgb pixel(const Image& image, int x, int y) {
-  return {image(x, y, 0, 0), image(x, y, 0, 1), image(x, y, 0, 2)};
-}
-
-inline std::string describe(const Rgb& c) {
-  return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " + std::to_string(c[2]) +
-         ")";
-}
+inline Rgb pixel(const Picture& image, int x, int y) { return colour_at<Rgb>(image, x, y); }
 
 // Text and axes are drawn dark on white.
 inline bool is_ink(const Rgb& c) { return c[0] < 160 && c[1] < 160 && c[2] < 160; }
 
 // Ink pixels in [x0, x1) x [y0, y1), clipped to the image.
-inline int count_ink(const Image& image, int x0, int y0, int x1, int y1) {
+inline int count_ink(const Picture& image, int x0, int y0, int x1, int y1) {
   int count = 0;
   for (int y = std::max(y0, 0); y < std::min(y1, image.height()); ++y)
     for (int x = std::max(x0, 0); x < std::min(x1, image.width()); ++x)

@@ -29,7 +29,7 @@ TEST_F(RenderTest, ReplacesAnExistingFileAndLeavesNoTemporaryFile) {
   attnhook::save_attention_grid(one_hot(1, 1, 3, 3), path("out.png"));
   attnhook::save_attention_grid(one_hot(1, 4, 3, 3), path("out.png"));
   EXPECT_EQ(files(), std::vector<std::string>{"out.png"});
-  EXPECT_EQ(load(path("out.png")).width(),
+  EXPECT_EQ(load_png(path("out.png")).width(),
             attnhook::detail::layout_attention_grid(one_hot(1, 4, 3, 3), {}).width);
 }
 

@@ -31,7 +31,7 @@ constexpr Rgb kMagmaTop{252, 253, 191};
 
 // Every pixel of every cell: the top colour where query i attends key (h + i + shift) % S,
 // the bottom colour elsewhere.
-::testing::AssertionResult cells_are_one_hot(const Image& image, const Layout& layout, int shift,
+::testing::AssertionResult cells_are_one_hot(const Picture& image, const Layout& layout, int shift,
                                              const Rgb& top, const Rgb& bottom) {
   if (image.width() != layout.width || image.height() != layout.height)
     return ::testing::AssertionFailure() << "image " << image.width() << "x" << image.height()
@@ -61,7 +61,7 @@ TEST_F(RenderTest, GridImageSizeAndPanelsFollowTheLayout) {
   const auto weights = one_hot(1, 12, 16, 16);
   const auto options = GridOptions().tokens(words(16)).title("layers.0.self_attn");
   attnhook::save_attention_grid(weights, path("grid.png"), options);
-  const Image image = load(path("grid.png"));
+  const Picture image = load_png(path("grid.png"));
   const Layout layout = attnhook::detail::layout_attention_grid(weights, options);
 
   EXPECT_EQ(image.spectrum(), 3);
@@ -86,7 +86,7 @@ TEST_F(RenderTest, OneHotAttentionLightsExactlyTheAttendedCells) {
   const auto weights = one_hot(1, 6, 9, 9);
   const auto options = GridOptions().tokens(words(9));
   attnhook::save_attention_grid(weights, path("grid.png"), options);
-  EXPECT_TRUE(cells_are_one_hot(load(path("grid.png")),
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("grid.png")),
                                 attnhook::detail::layout_attention_grid(weights, options), 0,
                                 kViridisTop, kViridisBottom));
 }
@@ -100,19 +100,19 @@ TEST_F(RenderTest, ColumnsAndCellSizeOptionsShapeTheGrid) {
   EXPECT_EQ(layout.columns, 4);
   EXPECT_EQ(layout.heatmaps[4].x, layout.heatmaps[0].x);  // second row starts under the first
   EXPECT_GT(layout.heatmaps[4].y, layout.heatmaps[3].y);
-  EXPECT_TRUE(cells_are_one_hot(load(path("grid.png")), layout, 0, kViridisTop, kViridisBottom));
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("grid.png")), layout, 0, kViridisTop, kViridisBottom));
 }
 
 TEST_F(RenderTest, BatchOptionPicksTheSample) {
   const auto weights = one_hot(3, 4, 6, 6);  // sample b is shifted by b
   const auto options = GridOptions().batch(2);
   attnhook::save_attention_grid(weights, path("grid.png"), options);
-  EXPECT_TRUE(cells_are_one_hot(load(path("grid.png")),
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("grid.png")),
                                 attnhook::detail::layout_attention_grid(weights, options), 2,
                                 kViridisTop, kViridisBottom));
   // [heads, tgt_len, src_len] works too.
   attnhook::save_attention_grid(weights[1], path("rank3.png"));
-  EXPECT_TRUE(cells_are_one_hot(load(path("rank3.png")),
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("rank3.png")),
                                 attnhook::detail::layout_attention_grid(weights[1], {}), 1,
                                 kViridisTop, kViridisBottom));
 }
@@ -123,7 +123,7 @@ TEST_F(RenderTest, HeadsOptionDrawsTheChosenHeadsInOrder) {
   attnhook::save_attention_grid(weights, path("grid.png"), options);
   const Layout layout = attnhook::detail::layout_attention_grid(weights, options);
   EXPECT_EQ(layout.heads, (std::vector<int64_t>{3, 1}));
-  EXPECT_TRUE(cells_are_one_hot(load(path("grid.png")), layout, 0, kViridisTop, kViridisBottom));
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("grid.png")), layout, 0, kViridisTop, kViridisBottom));
 }
 
 TEST_F(RenderTest, MagmaAndGrayColormaps) {
@@ -131,11 +131,11 @@ TEST_F(RenderTest, MagmaAndGrayColormaps) {
   auto options = GridOptions().colormap(Colormap::kMagma);
   attnhook::save_attention_grid(weights, path("magma.png"), options);
   const Layout layout = attnhook::detail::layout_attention_grid(weights, options);
-  EXPECT_TRUE(cells_are_one_hot(load(path("magma.png")), layout, 0, kMagmaTop, kMagmaBottom));
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("magma.png")), layout, 0, kMagmaTop, kMagmaBottom));
   options.colormap(Colormap::kGray);
   attnhook::save_attention_grid(weights, path("gray.png"), options);
   EXPECT_TRUE(
-      cells_are_one_hot(load(path("gray.png")), layout, 0, Rgb{255, 255, 255}, Rgb{0, 0, 0}));
+      cells_are_one_hot(load_png(path("gray.png")), layout, 0, Rgb{255, 255, 255}, Rgb{0, 0, 0}));
 }
 
 TEST_F(RenderTest, ViridisTableInterpolatesMatplotlib) {
@@ -151,7 +151,7 @@ TEST_F(RenderTest, ViridisTableInterpolatesMatplotlib) {
 TEST_F(RenderTest, ColorbarRunsFromBottomToTopColourWithTickValues) {
   const auto weights = one_hot(1, 4, 8, 8);
   attnhook::save_attention_grid(weights, path("grid.png"));
-  const Image image = load(path("grid.png"));
+  const Picture image = load_png(path("grid.png"));
   const Layout layout = attnhook::detail::layout_attention_grid(weights, {});
   const Rect& bar = layout.colorbar;
   ASSERT_GE(bar.height, 50);
@@ -188,12 +188,12 @@ TEST_F(RenderTest, ScaleDefaultsToTheLargestShownWeightAndVmaxOverridesIt) {
   attnhook::save_attention_grid(weights, path("default.png"));
   const Layout layout = attnhook::detail::layout_attention_grid(weights, {});
   EXPECT_DOUBLE_EQ(layout.vmax, 0.25);
-  EXPECT_TRUE(cells_are_one_hot(load(path("default.png")), layout, 0, kViridisTop, kViridisBottom));
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("default.png")), layout, 0, kViridisTop, kViridisBottom));
 
   const auto options = GridOptions().vmax(0.5);  // 0.25 is now mid-scale
   attnhook::save_attention_grid(weights, path("vmax.png"), options);
   const auto& table = colormap_table(Colormap::kViridis);
-  EXPECT_TRUE(cells_are_one_hot(load(path("vmax.png")),
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("vmax.png")),
                                 attnhook::detail::layout_attention_grid(weights, options), 0,
                                 table[128], kViridisBottom));
 
@@ -206,7 +206,7 @@ TEST_F(RenderTest, CrossAttentionKeepsSquareCells) {
   const auto weights = one_hot(1, 1, 4, 12);
   const auto options = GridOptions().tgt_tokens(words(4, "q")).src_tokens(words(12, "k"));
   attnhook::save_attention_grid(weights, path("cross.png"), options);
-  const Image image = load(path("cross.png"));
+  const Picture image = load_png(path("cross.png"));
   const Layout layout = attnhook::detail::layout_attention_grid(weights, options);
   EXPECT_EQ(layout.heatmaps[0].width, 12 * layout.cell);
   EXPECT_EQ(layout.heatmaps[0].height, 4 * layout.cell);
@@ -237,7 +237,7 @@ TEST_F(RenderTest, TokenLabelsAreDrawnBesideRowsAndUnderColumns) {
   EXPECT_EQ(labelled.tgt_label_step, 1);
   EXPECT_EQ(labelled.src_label_step, 1);
 
-  const Image image = load(path("labels.png"));
+  const Picture image = load_png(path("labels.png"));
   const Rect& area = labelled.heatmaps[0];
   for (int i = 0; i < 6; ++i) {  // ink left of every row
     const int center = area.y + i * labelled.cell + labelled.cell / 2;
@@ -255,7 +255,7 @@ TEST_F(RenderTest, TokenLabelsAreDrawnBesideRowsAndUnderColumns) {
   EXPECT_GT(bottom - top, 2 * (right - left));
 
   // Without tokens, nothing is written there.
-  const Image plain = load(path("bare.png"));
+  const Picture plain = load_png(path("bare.png"));
   const Rect& bare_area = bare.heatmaps[0];
   EXPECT_EQ(count_ink(plain, 0, bare_area.y, bare_area.x - 2, bare_area.y + bare_area.height), 0);
 }
@@ -267,7 +267,7 @@ TEST_F(RenderTest, LongSequencesLabelEveryKthToken) {
   EXPECT_GT(layout.tgt_label_step, 1);
   EXPECT_GE(layout.tgt_label_step * layout.cell, 12);  // one 13-pixel line of text per label
   attnhook::save_attention_grid(weights, path("long.png"), options);
-  const Image image = load(path("long.png"));
+  const Picture image = load_png(path("long.png"));
   EXPECT_TRUE(cells_are_one_hot(image, layout, 0, kViridisTop, kViridisBottom));
   const Rect& area = layout.heatmaps[0];
   for (int i = 0; i < 128; i += layout.tgt_label_step) {
@@ -283,7 +283,7 @@ TEST_F(RenderTest, TitleIsDrawnAboveThePanels) {
   const Layout plain = attnhook::detail::layout_attention_grid(weights, {});
   const Layout titled = attnhook::detail::layout_attention_grid(weights, options);
   EXPECT_GT(titled.heatmaps[0].y, plain.heatmaps[0].y + 15);
-  const Image image = load(path("title.png"));
+  const Picture image = load_png(path("title.png"));
   // The band the title pushed the panels down by, after the top margin (16 pixels).
   const int title_bottom = 16 + titled.heatmaps[0].y - plain.heatmaps[0].y;
   EXPECT_GT(count_ink(image, 0, 0, image.width(), title_bottom), 100);
@@ -295,11 +295,11 @@ TEST_F(RenderTest, HeatmapDrawsOneHeadLarger) {
   const Layout layout = attnhook::detail::layout_attention_heatmap(weights, 2, {});
   EXPECT_EQ(layout.heads, (std::vector<int64_t>{2}));
   EXPECT_GT(layout.cell, attnhook::detail::layout_attention_grid(weights, {}).cell);
-  EXPECT_TRUE(cells_are_one_hot(load(path("head2.png")), layout, 0, kViridisTop, kViridisBottom));
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("head2.png")), layout, 0, kViridisTop, kViridisBottom));
 
   const auto map = weights[0][1];  // [tgt_len, src_len]: query i attends key (1 + i) % 6
   attnhook::save_attention_heatmap(map, 0, path("map.png"));
-  EXPECT_TRUE(cells_are_one_hot(load(path("map.png")),
+  EXPECT_TRUE(cells_are_one_hot(load_png(path("map.png")),
                                 attnhook::detail::layout_attention_heatmap(map, 0, {}), 1,
                                 kViridisTop, kViridisBottom));
 }
@@ -307,7 +307,7 @@ TEST_F(RenderTest, HeatmapDrawsOneHeadLarger) {
 TEST_F(RenderTest, AnyFloatingDtypeAndLayoutDrawTheSame) {
   const auto weights = one_hot(2, 3, 5, 5);
   attnhook::save_attention_grid(weights, path("float.png"));
-  const Image reference = load(path("float.png"));
+  const Picture reference = load_png(path("float.png"));
   const std::vector<std::pair<std::string, torch::Tensor>> variants = {
       {"double", weights.to(torch::kDouble)},
       {"half", weights.to(torch::kHalf)},
@@ -316,7 +316,7 @@ TEST_F(RenderTest, AnyFloatingDtypeAndLayoutDrawTheSame) {
       {"requires_grad", weights.clone().requires_grad_(true)}};
   for (const auto& [name, variant] : variants) {
     attnhook::save_attention_grid(variant, path(name + ".png"));
-    EXPECT_TRUE(load(path(name + ".png")) == reference) << name;
+    EXPECT_TRUE(load_png(path(name + ".png")) == reference) << name;
   }
 }
 

@@ -148,7 +148,7 @@ TEST_F(ModelViewTest, PathErrorsNameThePathAndLeaveExistingFilesAlone) {
   const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "previous picture");
   attnhook::save_model_view(values, path("model.png"));  // replaced when it succeeds
-  EXPECT_EQ(load(path("model.png")).width(), attnhook::detail::layout_model_view(values, {}).width);
+  EXPECT_EQ(load_png(path("model.png")).width(), attnhook::detail::layout_model_view(values, {}).width);
   EXPECT_EQ(files(), std::vector<std::string>{"model.png"});
 }
 

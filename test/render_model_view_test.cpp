@@ -34,7 +34,7 @@ bool attended(int64_t shift, int64_t head, int64_t i, int64_t j, int64_t src_len
 
 // Every pixel of every thumbnail: the top colour when any (query, key) it covers is
 // attended by the one-hot of `shift_of_row`, else the bottom colour.
-::testing::AssertionResult thumbnails_are_one_hot(const Image& image, const ModelViewLayout& l,
+::testing::AssertionResult thumbnails_are_one_hot(const Picture& image, const ModelViewLayout& l,
                                                   const std::vector<int64_t>& shift_of_row,
                                                   int64_t batch = 0) {
   if (image.width() != l.width || image.height() != l.height)
@@ -72,7 +72,7 @@ TEST_F(ModelViewTest, ImageSizeAndSlotsFollowTheLayout) {
   const Values values = one_hot_values(
       {{"layers.0.self_attn", 4, 8, 8}, {"layers.1.self_attn", 4, 8, 8}, {"layers.2", 4, 8, 8}});
   attnhook::save_model_view(values, path("model.png"), ModelViewOptions().title("bert"));
-  const Image image = load(path("model.png"));
+  const Picture image = load_png(path("model.png"));
   const ModelViewLayout l = attnhook::detail::layout_model_view(values, ModelViewOptions());
   const ModelViewLayout titled =
       attnhook::detail::layout_model_view(values, ModelViewOptions().title("bert"));
@@ -113,7 +113,7 @@ TEST_F(ModelViewTest, EachLayerAndHeadLandsInItsThumbnail) {
   attnhook::save_model_view(values, path("model.png"));
   const ModelViewLayout l = attnhook::detail::layout_model_view(values, {});
   EXPECT_EQ(l.thumbnails[0].map.width, 7 * (l.slot / 7));
-  EXPECT_TRUE(thumbnails_are_one_hot(load(path("model.png")), l, iota_shifts(3)));
+  EXPECT_TRUE(thumbnails_are_one_hot(load_png(path("model.png")), l, iota_shifts(3)));
 }
 
 TEST_F(ModelViewTest, LongSequencesShowTheLargestWeightEachPixelCovers) {
@@ -126,7 +126,7 @@ TEST_F(ModelViewTest, LongSequencesShowTheLargestWeightEachPixelCovers) {
   EXPECT_EQ(l.slot, 48);
   EXPECT_EQ(l.thumbnails[0].map.width, 48);
   EXPECT_EQ(l.thumbnails[0].map.height, 48);
-  EXPECT_TRUE(thumbnails_are_one_hot(load(path("model.png")), l, iota_shifts(2)));
+  EXPECT_TRUE(thumbnails_are_one_hot(load_png(path("model.png")), l, iota_shifts(2)));
 }
 
 TEST_F(ModelViewTest, LayersWithDifferentHeadCountsAndRectangularMaps) {
@@ -158,14 +158,14 @@ TEST_F(ModelViewTest, LayersWithDifferentHeadCountsAndRectangularMaps) {
   EXPECT_EQ(small.slot.width, cross.slot.width);
 
   // Calls are rows in order: call c of layer 2 was made with shift 2 + 10 c.
-  EXPECT_TRUE(thumbnails_are_one_hot(load(path("model.png")), l, {0, 1, 2, 12}));
+  EXPECT_TRUE(thumbnails_are_one_hot(load_png(path("model.png")), l, {0, 1, 2, 12}));
 }
 
 TEST_F(ModelViewTest, BatchOptionPicksTheSample) {
   const Values values = one_hot_values({{"a", 2, 6, 6}, {"b", 3, 6, 6}}, 3);
   const auto options = ModelViewOptions().batch(2);
   attnhook::save_model_view(values, path("model.png"), options);
-  EXPECT_TRUE(thumbnails_are_one_hot(load(path("model.png")),
+  EXPECT_TRUE(thumbnails_are_one_hot(load_png(path("model.png")),
                                      attnhook::detail::layout_model_view(values, options),
                                      iota_shifts(2), 2));
 }
@@ -181,13 +181,13 @@ TEST_F(ModelViewTest, EachThumbnailHasItsOwnScaleUnlessShared) {
   EXPECT_DOUBLE_EQ(own.thumbnails[1].vmax, 1.0);
   EXPECT_DOUBLE_EQ(own.vmin, 0.0);  // colorbar: a share of each thumbnail's range
   EXPECT_DOUBLE_EQ(own.vmax, 1.0);
-  EXPECT_TRUE(thumbnails_are_one_hot(load(path("own.png")), own, {0}));
+  EXPECT_TRUE(thumbnails_are_one_hot(load_png(path("own.png")), own, {0}));
 
   const auto options = ModelViewOptions().shared_scale(true);
   attnhook::save_model_view(values, path("shared.png"), options);
   const ModelViewLayout shared = attnhook::detail::layout_model_view(values, options);
   EXPECT_DOUBLE_EQ(shared.thumbnails[0].vmax, 1.0);
-  const Image image = load(path("shared.png"));
+  const Picture image = load_png(path("shared.png"));
   const Rect& dim = shared.thumbnails[0].map;  // query 0 attends key 0
   EXPECT_EQ(pixel(image, dim.x, dim.y), colormap_table(Colormap::kViridis)[51]);  // 0.2 * 255
   const Rect& bright = shared.thumbnails[1].map;  // query 0 attends key 1
@@ -198,7 +198,7 @@ TEST_F(ModelViewTest, EachThumbnailHasItsOwnScaleUnlessShared) {
   zero.append("zero", {torch::zeros({1, 1, 3, 3})});
   attnhook::save_model_view(zero, path("zero.png"));
   const ModelViewLayout flat = attnhook::detail::layout_model_view(zero, {});
-  EXPECT_EQ(pixel(load(path("zero.png")), flat.thumbnails[0].map.x, flat.thumbnails[0].map.y),
+  EXPECT_EQ(pixel(load_png(path("zero.png")), flat.thumbnails[0].map.x, flat.thumbnails[0].map.y),
             kViridisBottom);
   // A scale starts at 0, not at the smallest weight: a floor of 0.1 under a peak of 0.5
   // is a fifth of the way up.
@@ -208,7 +208,7 @@ TEST_F(ModelViewTest, EachThumbnailHasItsOwnScaleUnlessShared) {
   const ModelViewLayout floor = attnhook::detail::layout_model_view(raised, {});
   EXPECT_DOUBLE_EQ(floor.thumbnails[0].vmin, 0.0);
   const Rect& m = floor.thumbnails[0].map;  // query 0 attends key 0, not key 1
-  EXPECT_EQ(pixel(load(path("raised.png")), m.x + m.width / 2, m.y),
+  EXPECT_EQ(pixel(load_png(path("raised.png")), m.x + m.width / 2, m.y),
             colormap_table(Colormap::kViridis)[51]);
   Values negative;
   negative.append("negative", {one_hot(1, 1, 3, 3, 0) - 0.5});
@@ -219,7 +219,7 @@ TEST_F(ModelViewTest, ColorbarRunsFromBottomToTopColourWithTicksAndCaption) {
   const Values values = one_hot_values({{"a", 2, 4, 4}, {"b", 2, 4, 4}});
   const auto options = ModelViewOptions().colormap(Colormap::kMagma);
   attnhook::save_model_view(values, path("model.png"), options);
-  const Image image = load(path("model.png"));
+  const Picture image = load_png(path("model.png"));
   const ModelViewLayout l = attnhook::detail::layout_model_view(values, options);
   const Rect& bar = l.colorbar;
   ASSERT_GE(bar.height, 96);
@@ -239,7 +239,7 @@ TEST_F(ModelViewTest, ColorbarRunsFromBottomToTopColourWithTicksAndCaption) {
 TEST_F(ModelViewTest, RowsAreLabelledWithLayerNamesAndColumnsWithHeadIndexes) {
   const Values values = one_hot_values({{"layers.0.self_attn", 3, 6, 6}, {"x", 3, 6, 6}});
   attnhook::save_model_view(values, path("model.png"));
-  const Image image = load(path("model.png"));
+  const Picture image = load_png(path("model.png"));
   const ModelViewLayout l = attnhook::detail::layout_model_view(values, {});
   for (size_t r = 0; r < 2; ++r) {
     const Rect& slot = l.thumbnails[r * 3].slot;
@@ -276,12 +276,12 @@ TEST_F(ModelViewTest, LongNamesKeepTheirEnd) {
 TEST_F(ModelViewTest, AnyFloatingDtypeDrawsTheSame) {
   const Values values = one_hot_values({{"a", 2, 5, 5}});
   attnhook::save_model_view(values, path("float.png"));
-  const Image reference = load(path("float.png"));
+  const Picture reference = load_png(path("float.png"));
   for (const auto dtype : {torch::kDouble, torch::kHalf, torch::kBFloat16}) {
     Values converted;
     converted.append("a", {values.at("a")[0].to(dtype)});
     attnhook::save_model_view(converted, path("converted.png"));
-    EXPECT_TRUE(load(path("converted.png")) == reference) << dtype;
+    EXPECT_TRUE(load_png(path("converted.png")) == reference) << dtype;
   }
 }
 

@@ -80,8 +80,8 @@ torch::Tensor picture() {
   return image;
 }
 
-Image as_cimg(const torch::Tensor& hwc) {
-  Image image(static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), 1, 3);
+Picture as_cimg(const torch::Tensor& hwc) {
+  Picture image(static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), 1, 3);
   auto a = hwc.accessor<uint8_t, 3>();
   for (int y = 0; y < image.height(); ++y)
     for (int x = 0; x < image.width(); ++x)
@@ -89,7 +89,7 @@ Image as_cimg(const torch::Tensor& hwc) {
   return image;
 }
 
-bool same_pixels(const Image& a, const Image& b) {
+bool same_pixels(const Picture& a, const Picture& b) {
   return a.width() == b.width() && a.height() == b.height() && a == b;
 }
 
@@ -99,7 +99,7 @@ TEST_F(RenderOverlayTest, ImageTensorsInEveryLayoutMatchTheFile) {
   as_cimg(hwc).save_png(path("in.png").c_str());
   const auto options = OverlayOptions().head(OverlayOptions::kAllHeads);
   attnhook::save_attention_overlay(vit_weights(), path("in.png"), path("file.png"), options);
-  const Image reference = load(path("file.png"));
+  const Picture reference = load_png(path("file.png"));
   const torch::Tensor chw_float = hwc.permute({2, 0, 1}).to(torch::kFloat) / 255;
   const std::vector<std::pair<std::string, torch::Tensor>> images = {
       {"uint8 [h, w, 3]", hwc},
@@ -109,7 +109,7 @@ TEST_F(RenderOverlayTest, ImageTensorsInEveryLayoutMatchTheFile) {
   };
   for (const auto& [name, image] : images) {
     attnhook::save_attention_overlay(vit_weights(), image, path("tensor.png"), options);
-    EXPECT_TRUE(same_pixels(load(path("tensor.png")), reference)) << name;
+    EXPECT_TRUE(same_pixels(load_png(path("tensor.png")), reference)) << name;
   }
   // Grey: [h, w] and [1, h, w] are the grey picture as RGB.
   const torch::Tensor grey = hwc.select(2, 0).contiguous();
@@ -117,7 +117,7 @@ TEST_F(RenderOverlayTest, ImageTensorsInEveryLayoutMatchTheFile) {
   attnhook::save_attention_overlay(vit_weights(), path("grey.png"), path("grey_file.png"), options);
   for (const torch::Tensor& image : {grey, grey.unsqueeze(0)}) {
     attnhook::save_attention_overlay(vit_weights(), image, path("grey_tensor.png"), options);
-    EXPECT_TRUE(same_pixels(load(path("grey_tensor.png")), load(path("grey_file.png"))));
+    EXPECT_TRUE(same_pixels(load_png(path("grey_tensor.png")), load_png(path("grey_file.png"))));
   }
 }
 
@@ -129,7 +129,7 @@ TEST_F(RenderOverlayTest, BrightAreaOnTheAttendedPatch) {
   const auto layout = attnhook::detail::overlay_layout(
       attnhook::detail::FloatArray({1, 2, 17, 17}, std::vector<float>(2 * 17 * 17, 0.0f)), 48, 32,
       options);
-  const Image out = load(path("out.png"));
+  const Picture out = load_png(path("out.png"));
   const auto& panel = layout.panels[0];
   ASSERT_EQ(panel.width, 64);  // 48 x 32 enlarged to 64 x 43: patches 16 x 10.75
   ASSERT_EQ(panel.height, 43);

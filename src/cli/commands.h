@@ -154,6 +154,14 @@ inline int report_failure(const std::exception_ptr& failure, std::FILE* out = st
 std::optional<int64_t> parse_integer(const std::string& text);
 // "14x14" (or "14X14", "14,14") as {rows, columns}, both >= 1; none if `text` is not that.
 std::optional<std::pair<int64_t, int64_t>> parse_patch_grid(const std::string& text);
+// --patch-grid as given to extract and overlay: its rows and columns, and their product.
+struct PatchGridFlag {
+  int64_t rows = 0;
+  int64_t columns = 0;
+  std::optional<int64_t> patches;  // rows * columns; none when an int64 cannot hold it
+};
+// parse_patch_grid of --patch-grid's `text`, or an attnhook::Error naming it.
+PatchGridFlag parse_patch_grid_flag(const std::string& text);
 // overlay's --query: cls (the class token), <row>,<col> (a patch, from 0) or a token index.
 struct QuerySpec {
   enum class Kind { kClassToken, kPatch, kToken } kind = Kind::kClassToken;

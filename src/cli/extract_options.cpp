@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "validators.h"
 
 namespace attnhook::cli {
 
@@ -52,28 +53,16 @@ Example: attnhook extract --model bert.pt --ids 101,7592,2088,102,0 --mask 1,1,1
 
 // --image-mean / --image-std: three numbers r,g,b (`positive`: each > 0).
 CLI::Validator three_numbers(bool positive, const char* example) {
-  return CLI::Validator(
-      [positive, example](std::string& text) -> std::string {
+  return text_check(
+      [positive](const std::string& text) {
         const auto numbers = parse_numbers(text, 3);
         bool good = numbers.has_value();
         for (size_t c = 0; good && positive && c < 3; ++c) good = (*numbers)[c] > 0;
-        if (good) return "";
-        return fmt::format("'{}' is not three {}numbers r,g,b (e.g. {})",
-                           detail::printable(text, 40), positive ? "positive " : "", example);
+        return good;
       },
+      fmt::format("'{{}}' is not three {}numbers r,g,b (e.g. {})", positive ? "positive " : "",
+                  example),
       "R,G,B");
-}
-
-// --patch-grid: ROWSxCOLUMNS.
-CLI::Validator patch_grid_text() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        if (parse_patch_grid(text)) return "";
-        return fmt::format(
-            "'{}' is not a patch grid; expected ROWSxCOLUMNS with both at least 1, e.g. 14x14",
-            detail::printable(text, 40));
-      },
-      "RxC");
 }
 
 }  // namespace

@@ -45,18 +45,14 @@ PatchGrid resolve_grid(const OverlayArgs& args, const PatchGrid& stored, const S
   PatchGrid grid = stored;
   std::string from;  // how a message names where the grid came from
   if (!args.patch_grid.empty()) {
-    const auto parsed = parse_patch_grid(args.patch_grid);
-    if (!parsed)
-      throw Error(
-          fmt::format("--patch-grid '{}' is not ROWSxCOLUMNS", printable(args.patch_grid, 40)));
-    grid.rows = parsed->first;
-    grid.columns = parsed->second;
-    int64_t patches = 0;
-    if (__builtin_mul_overflow(grid.rows, grid.columns, &patches) || patches > src_len) {
+    const PatchGridFlag flag = parse_patch_grid_flag(args.patch_grid);
+    grid.rows = flag.rows;
+    grid.columns = flag.columns;
+    if (!flag.patches || *flag.patches > src_len) {
       throw Error(fmt::format("--patch-grid {}x{} has more patches than layer '{}' has keys ({})",
                               grid.rows, grid.columns, name, src_len));
     }
-    grid.prefix_tokens = args.prefix_tokens >= 0 ? args.prefix_tokens : src_len - patches;
+    grid.prefix_tokens = args.prefix_tokens >= 0 ? args.prefix_tokens : src_len - *flag.patches;
     from = args.prefix_tokens >= 0 ? "--patch-grid and --prefix-tokens" : "--patch-grid";
   } else if (!stored.empty()) {
     if (args.prefix_tokens >= 0) grid.prefix_tokens = args.prefix_tokens;

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "validators.h"
 
 namespace attnhook::cli {
 
@@ -44,53 +45,38 @@ CLI::App* add_overlay_command(CLI::App& app, OverlayArgs& args) {
   command->add_option("--layer", args.layer, "Layer index (model order) or name")->required();
   command->add_option("--query", args.query, "cls, <row>,<col> (a patch) or a query token index")
       ->required()
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            if (parse_query(text)) return "";
-            return fmt::format(
-                "'{}' is not a query; expected cls, <row>,<col> (a patch, e.g. 3,5) or a token "
-                "index",
-                detail::printable(text, 40));
-          },
-          "QUERY"));
+      ->check(text_check([](const std::string& text) { return parse_query(text).has_value(); },
+                         "'{}' is not a query; expected cls, <row>,<col> (a patch, e.g. 3,5) or a "
+                         "token index",
+                         "QUERY"));
   command
       ->add_option("--head", args.head,
                    "Head index, mean (of every head) or all (every head and their mean)")
       ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            if (text == "mean" || text == "all" || parse_integer(text).value_or(-1) >= 0) return "";
-            return fmt::format("'{}' is not a head; expected a head index, mean or all",
-                               detail::printable(text, 40));
+      ->check(text_check(
+          [](const std::string& text) {
+            return text == "mean" || text == "all" || parse_integer(text).value_or(-1) >= 0;
           },
-          "H|mean|all"));
+          "'{}' is not a head; expected a head index, mean or all", "H|mean|all"));
   command->add_option("--call", args.call, "Which call of the layer")->capture_default_str();
   command->add_option("--batch", args.batch, "Batch item")->capture_default_str();
   command->add_option("--alpha", args.alpha, "Opacity of the colour map over the picture, 0..1")
       ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
+      ->check(text_check(
+          [](const std::string& text) {
             size_t used = 0;
             double value = -1;
             try {
               value = std::stod(text, &used);
             } catch (const std::exception&) {
             }
-            if (used == text.size() && value >= 0 && value <= 1) return "";
-            return fmt::format("{} is not an opacity between 0 and 1", detail::printable(text, 40));
+            return used == text.size() && value >= 0 && value <= 1;
           },
-          "0..1"));
+          "{} is not an opacity between 0 and 1", "0..1"));
   command
       ->add_option("--patch-grid", args.patch_grid,
                    "Patches a column x a row, e.g. 14x14 (default: the file's)")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            if (parse_patch_grid(text)) return "";
-            return fmt::format(
-                "'{}' is not a patch grid; expected ROWSxCOLUMNS with both at least 1, e.g. 14x14",
-                detail::printable(text, 40));
-          },
-          "RxC"));
+      ->check(patch_grid_text());
   command
       ->add_option("--prefix-tokens", args.prefix_tokens,
                    "Tokens before the patches: 1 for a class token (default: the file's)")

@@ -1,5 +1,7 @@
 // The command line's small grammars, shared by the executable and the extract plugin:
 // integers, patch grids ("14x14"), overlay queries and lists of numbers ("0.485,0.456,0.406").
+#include <fmt/format.h>
+
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -31,6 +33,16 @@ std::optional<std::pair<int64_t, int64_t>> parse_patch_grid(const std::string& t
   const auto rows = side(text.substr(0, split)), columns = side(text.substr(split + 1));
   if (!rows || !columns) return std::nullopt;
   return std::make_pair(*rows, *columns);
+}
+
+PatchGridFlag parse_patch_grid_flag(const std::string& text) {
+  const auto parsed = parse_patch_grid(text);
+  if (!parsed)
+    throw Error(fmt::format("--patch-grid '{}' is not ROWSxCOLUMNS", detail::printable(text, 40)));
+  PatchGridFlag grid{parsed->first, parsed->second, std::nullopt};
+  int64_t patches = 0;
+  if (!__builtin_mul_overflow(grid.rows, grid.columns, &patches)) grid.patches = patches;
+  return grid;
 }
 
 std::optional<QuerySpec> parse_query(const std::string& text) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <tuple>
 
 #include "attnhook/error.h"
 #include "colormap.h"
@@ -16,6 +17,7 @@ namespace attnhook {
 namespace {
 
 using detail::Canvas;
+using detail::Colorbar;
 using detail::Layout;
 using detail::Rect;
 using detail::Rgb;
@@ -24,20 +26,18 @@ using detail::kFrame;
 using detail::kInk;
 using detail::kLabelInk;
 using detail::FloatArray;
+using detail::kFontHeight;
+using detail::kMargin;
+using detail::kMinColorbarHeight;
+using detail::kTitleFontHeight;
 
-constexpr int kMargin = 16;
 constexpr int kPanelGapX = 28;
 constexpr int kPanelGapY = 16;
 constexpr int kPanelTitleHeight = 18;  // "head h" above each heatmap
 constexpr int kTickLength = 3;
 constexpr int kLabelGap = 2;
 constexpr int kLabelPitch = 12;  // pixels a label needs across its line of text
-constexpr int kFontHeight = 13;  // CImg's crisp 1-bit font
-constexpr int kTitleFontHeight = 24;
-constexpr int kColorbarGap = 24;
-constexpr int kColorbarWidth = 16;
-constexpr int kMinColorbarHeight = 96;
-constexpr int64_t kMaxSide = 32768;
+constexpr detail::SideLimit kSides{"picture", "cell_size or show fewer heads"};
 constexpr int kGridTarget = 384, kGridMaxCell = 24;  // automatic cell size
 constexpr int kSingleTarget = 640, kSingleMaxCell = 48;
 constexpr int kPngCompression = 3;  // zlib level: heatmaps are runs, 3 is as small as 9 here
@@ -182,8 +182,7 @@ struct Scene {
   std::vector<Text> panel_titles;   // one per panel
   std::vector<Text> row_labels;     // one per query position; empty when not shown
   std::vector<Text> column_labels;  // one per key position, rotated to read upwards
-  std::vector<detail::ScaleTick> ticks;
-  std::vector<Text> tick_labels;
+  Colorbar colorbar;
 };
 
 int64_t widest(const std::vector<Text>& texts, bool rotated) {
@@ -216,15 +215,8 @@ Scene compose(const Prepared& p, const GridOptions& options, bool single) {
                ? options.cell_size()
                : static_cast<int>(std::clamp<int64_t>(target / longer, 1, most));
   const int64_t map_width = p.src_len * l.cell, map_height = p.tgt_len * l.cell;
-  auto check_side = [](const char* what, int64_t pixels) {
-    if (pixels > kMaxSide)
-      throw Error(
-          fmt::format("the picture would be {} pixels {} (limit {}); lower cell_size or "
-                      "show fewer heads",
-                      pixels, what, kMaxSide));
-  };
-  check_side("wide", map_width);
-  check_side("tall", map_height);
+  kSides.check("wide", map_width);
+  kSides.check("tall", map_height);
 
   if (!p.tgt_labels.empty()) l.tgt_label_step = label_step(l.cell);
   if (!p.src_labels.empty()) l.src_label_step = label_step(l.cell);
@@ -249,15 +241,13 @@ Scene compose(const Prepared& p, const GridOptions& options, bool single) {
   const int64_t panel_height = kPanelTitleHeight + map_height + 1 + column_label_height;
   const int64_t grid_width = columns * panel_width + (columns - 1) * kPanelGapX;
   const int64_t grid_height = rows * panel_height + (rows - 1) * kPanelGapY;
-  check_side("wide", grid_width);
-  check_side("tall", grid_height);
+  kSides.check("wide", grid_width);
+  kSides.check("tall", grid_height);
 
-  if (!options.title().empty())
-    s.title = detail::render_text(detail::to_latin1(options.title()), kTitleFontHeight);
+  if (!options.title().empty()) s.title = detail::text_line(options.title(), kTitleFontHeight);
   s.note = detail::render_text(p.note, kFontHeight);
   const int64_t grid_x = kMargin;
-  const int64_t grid_y =
-      kMargin + (s.title.height() ? s.title.height() + 4 : 0) + s.note.height() + 10;
+  const int64_t grid_y = detail::header_bottom(s.title, s.note) + 10;
   for (int64_t n = 0; n < panels; ++n) {
     const int64_t x = grid_x + n % columns * (panel_width + kPanelGapX) + row_label_width;
     const int64_t y = grid_y + n / columns * (panel_height + kPanelGapY) + kPanelTitleHeight;
@@ -266,23 +256,12 @@ Scene compose(const Prepared& p, const GridOptions& options, bool single) {
   }
   const Rect& first = l.heatmaps.front();
   const Rect& last_row = l.heatmaps[(rows - 1) * columns];
-  l.colorbar = {static_cast<int>(grid_x + grid_width + kColorbarGap), first.y, kColorbarWidth,
-                std::max(kMinColorbarHeight, last_row.y + last_row.height - first.y)};
-  s.ticks = detail::scale_ticks(p.vmin, p.vmax, std::clamp(l.colorbar.height / 32, 2, 11));
-  for (const auto& tick : s.ticks)
-    s.tick_labels.push_back(detail::render_text(tick.label, kFontHeight));
-
-  const int64_t content_right =
-      l.colorbar.x + kColorbarWidth + 1 + 4 + 2 + widest(s.tick_labels, false);
-  const int64_t width = std::max<int64_t>(
-      {content_right + kMargin, s.title.width() + 2 * kMargin, s.note.width() + 2 * kMargin});
-  const int64_t height =
-      std::max<int64_t>(grid_y + grid_height, l.colorbar.y + l.colorbar.height + kFontHeight / 2) +
-      kMargin;
-  check_side("wide", width);
-  check_side("tall", height);
-  l.width = static_cast<int>(width);
-  l.height = static_cast<int>(height);
+  s.colorbar = detail::make_colorbar(
+      grid_x + grid_width, first.y,
+      std::max(kMinColorbarHeight, last_row.y + last_row.height - first.y), p.vmin, p.vmax);
+  l.colorbar = s.colorbar.bar;
+  std::tie(l.width, l.height) =
+      detail::frame_size(grid_y + grid_height, s.colorbar, s.title, s.note, kSides);
   return s;
 }
 
@@ -331,7 +310,7 @@ Canvas draw(const Prepared& p, const Scene& s, const GridOptions& options) {
     }
   }
 
-  detail::draw_colorbar(canvas, l.colorbar, table, s.ticks, s.tick_labels, p.vmin, p.vmax);
+  detail::draw_colorbar(canvas, s.colorbar, table);
   return canvas;
 }
 

@@ -18,6 +18,7 @@ namespace attnhook {
 namespace {
 
 using detail::Canvas;
+using detail::Colorbar;
 using detail::ModelViewLayout;
 using detail::ModelViewRow;
 using detail::ModelViewThumbnail;
@@ -29,21 +30,19 @@ using detail::kInk;
 using detail::kLabelInk;
 using detail::FloatArray;
 using detail::NamedCalls;
+using detail::kFontHeight;
+using detail::kMargin;
+using detail::kTitleFontHeight;
+using detail::text_line;
+using detail::widest;
 
-constexpr int kMargin = 16;
 constexpr int kSlotGap = 6;      // between thumbnail slots, both ways
 constexpr int kLabelGap = 10;    // between the row labels and the first slot
 constexpr int kHeaderGap = 4;    // between the head indexes and the first row
-constexpr int kFontHeight = 13;  // CImg's crisp 1-bit font
-constexpr int kTitleFontHeight = 24;
-constexpr int kColorbarGap = 24;
-constexpr int kColorbarWidth = 16;
-constexpr int kMinColorbarHeight = 96;
-constexpr int kMaxColorbarHeight = 480;
 constexpr int kAutoRowWidth = 1536, kMinSlot = 32, kMaxSlot = 128;  // automatic slot size
 constexpr int kSecondLineMinSlot = 30;  // room for "<tgt> queries x <src> keys" under a name
 constexpr size_t kMaxNameChars = 48;
-constexpr int64_t kMaxSide = 32768;
+constexpr detail::SideLimit kSides{"model view", "thumbnail_size"};
 // Thumbnails of long sequences change colour nearly every pixel, which makes deflate most
 // of the time. For 12 x 12 heads x 128 tokens, level 1 without a row filter takes ~90 ms
 // for 1.7 MB; the grid's level 3 + Up filter ~240 ms for 2.3 MB.
@@ -143,20 +142,8 @@ struct Scene {
   std::vector<Text> names, shapes;  // per row; shapes empty when slots are too small
   Text head_word;
   std::vector<Text> head_indexes;  // per column
-  std::vector<detail::ScaleTick> ticks;
-  std::vector<Text> tick_labels;
-  Text caption;  // beside the colorbar, reading upwards
+  Colorbar colorbar;
 };
-
-int widest(const std::vector<Text>& texts) {
-  int most = 0;
-  for (const Text& t : texts) most = std::max(most, t.width());
-  return most;
-}
-
-Text text_line(const std::string& utf8, int font_height = kFontHeight) {
-  return detail::render_text(detail::to_latin1(utf8), font_height);
-}
 
 // The map's rectangle inside a square slot at (x, y): the longer axis fills the slot,
 // in whole pixels a token when the slot has room for every token.
@@ -175,12 +162,6 @@ Rect fit_map(int x, int y, int slot, int64_t tgt_len, int64_t src_len) {
           static_cast<int>(width), static_cast<int>(height)};
 }
 
-void check_side(const char* what, int64_t pixels) {
-  if (pixels > kMaxSide)
-    throw Error(fmt::format("the model view would be {} pixels {} (limit {}); lower thumbnail_size",
-                            pixels, what, kMaxSide));
-}
-
 Scene compose(const Prepared& p, const ModelViewOptions& options) {
   Scene s;
   ModelViewLayout& l = s.layout;
@@ -195,8 +176,8 @@ Scene compose(const Prepared& p, const ModelViewOptions& options) {
   const int64_t rows = static_cast<int64_t>(p.rows.size());
   const int64_t grid_width = columns * slot + (columns - 1) * kSlotGap;
   const int64_t grid_height = rows * slot + (rows - 1) * kSlotGap;
-  check_side("wide", grid_width);
-  check_side("tall", grid_height);
+  kSides.check("wide", grid_width);
+  kSides.check("tall", grid_height);
   l.slot = static_cast<int>(slot);
   l.columns = static_cast<int>(columns);
 
@@ -218,8 +199,7 @@ Scene compose(const Prepared& p, const ModelViewOptions& options) {
 
   const int label_width = std::max({widest(s.names), widest(s.shapes), s.head_word.width()});
   const int grid_x = kMargin + label_width + kLabelGap;
-  const int header_y =
-      kMargin + (s.title.height() ? s.title.height() + 4 : 0) + s.note.height() + 12;
+  const int header_y = detail::header_bottom(s.title, s.note) + 12;
   const int grid_y = header_y + kFontHeight + kHeaderGap;
   for (size_t r = 0; r < p.rows.size(); ++r)
     for (int64_t h = 0; h < p.rows[r].heads; ++h) {
@@ -233,27 +213,14 @@ Scene compose(const Prepared& p, const ModelViewOptions& options) {
       l.thumbnails.push_back(t);
     }
 
-  s.caption = detail::rotate_counterclockwise(text_line(
+  Text caption = detail::rotate_counterclockwise(text_line(
       options.shared_scale() ? "attention weight" : "share of each head's largest weight"));
-  const int bar_height =
-      std::max(std::clamp(static_cast<int>(grid_height), kMinColorbarHeight, kMaxColorbarHeight),
-               s.caption.height() + 16);
-  l.colorbar = {static_cast<int>(grid_x + grid_width + kColorbarGap), grid_y, kColorbarWidth,
-                bar_height};
-  s.ticks = detail::scale_ticks(p.vmin, p.vmax, std::clamp(bar_height / 32, 2, 11));
-  for (const auto& tick : s.ticks) s.tick_labels.push_back(text_line(tick.label));
-
-  const int64_t caption_right =
-      l.colorbar.x + kColorbarWidth + 1 + 4 + 2 + widest(s.tick_labels) + 8 + s.caption.width();
-  const int64_t width = std::max<int64_t>(
-      {caption_right + kMargin, s.title.width() + 2 * kMargin, s.note.width() + 2 * kMargin});
-  const int64_t height =
-      std::max<int64_t>(grid_y + grid_height, l.colorbar.y + bar_height + kFontHeight / 2) +
-      kMargin;
-  check_side("wide", width);
-  check_side("tall", height);
-  l.width = static_cast<int>(width);
-  l.height = static_cast<int>(height);
+  const int bar_height = detail::colorbar_height(grid_height, caption);
+  s.colorbar = detail::make_colorbar(grid_x + grid_width, grid_y, bar_height, p.vmin, p.vmax,
+                                     std::move(caption));
+  l.colorbar = s.colorbar.bar;
+  std::tie(l.width, l.height) =
+      detail::frame_size(grid_y + grid_height, s.colorbar, s.title, s.note, kSides);
   return s;
 }
 
@@ -317,10 +284,7 @@ Canvas draw(const Prepared& p, const Scene& s, const ModelViewOptions& options) 
                    kLabelInk);
   }
 
-  const Rect& bar = l.colorbar;
-  const int label_x = detail::draw_colorbar(canvas, bar, table, s.ticks, s.tick_labels, l.vmin, l.vmax);
-  canvas.blend(s.caption, label_x + widest(s.tick_labels) + 8,
-               bar.y + (bar.height - s.caption.height()) / 2, kLabelInk);
+  detail::draw_colorbar(canvas, s.colorbar, table);
   return canvas;
 }
 

@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string_view>
 
 #include "attnhook/error.h"
+#include "input_file.h"
+#include "read_limits.h"
 #include "utf8.h"
 #include "zip_archive.h"
 
@@ -16,6 +20,13 @@ namespace {
 
 // numpy itself refuses headers over 10000 bytes unless told otherwise; version 1 allows 65535.
 constexpr uint32_t kMaxHeaderBytes = 65535;
+constexpr size_t kPieceBytes = size_t{1} << 16;  // converted in pieces of this many bytes
+
+// Storage for `count` floats that the caller fills completely: not zeroed first, which
+// for a layer of 50 MB costs as much as copying it.
+std::shared_ptr<float[]> float_storage(int64_t count) {
+  return std::shared_ptr<float[]>(new float[count]);
+}
 
 // The dictionary of a .npy header, a Python literal such as
 //   {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
@@ -205,6 +216,151 @@ float half_to_float(uint16_t bits) {
     magnitude = std::ldexp(static_cast<float>(fraction | 0x400), exponent - 25);
   }
   return sign ? -magnitude : magnitude;
+}
+
+std::vector<std::string> read_npy_strings(ZipEntryReader& reader, int64_t max_elements,
+                                          const std::string& where) {
+  const NpyHeader header = read_npy_header(reader, where);
+  const std::string& descr = header.descr;
+  uint64_t width = 0;
+  const auto [end, error] = std::from_chars(descr.data() + std::min<size_t>(2, descr.size()),
+                                            descr.data() + descr.size(), width);
+  if (descr.size() < 3 || descr.compare(0, 2, "<U") != 0 || error != std::errc() ||
+      end != descr.data() + descr.size()) {
+    throw Error(fmt::format("{}: expected a unicode array ('<U<n>'), found dtype '{}'", where,
+                            printable(descr, 40)));
+  }
+  const int64_t count = checked_element_count(header.shape, max_elements, where);
+  uint64_t characters = 0;
+  if (!multiply_within(static_cast<uint64_t>(count), width,
+                       static_cast<uint64_t>(max_elements), characters)) {
+    throw Error(fmt::format(
+        "{}: {} strings of {} characters are more than {} characters (the limit of one array)",
+        where, count, width, max_elements));
+  }
+  if (reader.remaining() != characters * 4) {
+    throw Error(fmt::format("{}: {} bytes of data, {} strings of {} characters need {}", where,
+                            reader.remaining(), count, width, characters * 4));
+  }
+  std::vector<std::string> out;
+  std::vector<char32_t> piece;
+  for (int64_t i = 0; i < count; ++i) {
+    std::string text;
+    size_t zeros = 0;  // trailing NULs are padding
+    for (uint64_t k = 0; k < width;) {
+      const size_t take = std::min<uint64_t>(width - k, kPieceBytes / 4);
+      piece.resize(take);
+      reader.read(piece.data(),
+                  take * 4);  // UTF-32 little endian; this reader runs on little-endian machines
+      for (char32_t c : piece) {
+        if (c == 0) {
+          ++zeros;
+          continue;
+        }
+        if (!is_scalar_value(c)) {
+          throw Error(fmt::format("{}: string {} holds {:#x}, which is not a Unicode character",
+                                  where, i, static_cast<uint32_t>(c)));
+        }
+        for (; zeros > 0; --zeros) text.push_back('\0');
+        append_utf8(text, c);
+      }
+      k += take;
+    }
+    out.push_back(std::move(text));
+  }
+  reader.finish();
+  return out;
+}
+
+std::vector<int64_t> read_npy_integers(ZipEntryReader& reader, int64_t max_elements,
+                                       const std::string& where, std::vector<int64_t>* shape) {
+  const NpyHeader header = read_npy_header(reader, where);
+  bool is_signed = false;
+  const int item = integer_item_size(header.descr, is_signed);
+  if (item == 0) {
+    throw Error(fmt::format("{}: dtype '{}' is not a little-endian integer or bool", where,
+                            printable(header.descr, 40)));
+  }
+  const int64_t count = checked_element_count(header.shape, max_elements, where);
+  if (reader.remaining() != static_cast<uint64_t>(count) * item) {
+    throw Error(fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(),
+                            count * item));
+  }
+  std::vector<int64_t> out;
+  std::vector<unsigned char> piece(kPieceBytes);
+  for (int64_t done = 0; done < count;) {
+    const int64_t take = std::min<int64_t>(count - done, kPieceBytes / item);
+    reader.read(piece.data(), take * item);
+    for (int64_t i = 0; i < take; ++i) {
+      uint64_t bits = 0;
+      for (int b = item - 1; b >= 0; --b) bits = bits << 8 | piece[i * item + b];
+      if (is_signed && item < 8 && (bits >> (8 * item - 1)) != 0)
+        bits |= ~uint64_t{0} << (8 * item);  // sign-extend
+      out.push_back(
+          static_cast<int64_t>(bits));  // a uint64 over 2^63 wraps: not a mask or class id anyway
+    }
+    done += take;
+  }
+  reader.finish();
+  if (shape) *shape = header.shape;
+  return out;
+}
+
+FloatArray read_npy_floats(ZipEntryReader& reader, int64_t max_elements, const std::string& where,
+                           size_t rank, const std::shared_ptr<const InputFile>& file) {
+  const NpyHeader header = read_npy_header(reader, where);
+  const int item = float_item_size(header.descr);
+  if (item == 0)
+    throw Error(fmt::format("{}: dtype '{}' is not a little-endian float", where,
+                            printable(header.descr, 40)));
+  if (rank != 0 && header.shape.size() != rank) {
+    throw Error(fmt::format("{}: shape {} is not [batch, heads, tgt, src]", where,
+                            shape_text(header.shape)));
+  }
+  const int64_t count = checked_element_count(header.shape, max_elements, where);
+  const uint64_t bytes = static_cast<uint64_t>(count) * item;  // count <= max_array_elements < 2^60
+  if (reader.remaining() != bytes) {
+    throw Error(
+        fmt::format("{}: {} bytes of data, shape needs {}", where, reader.remaining(), bytes));
+  }
+  if (item == 4) {
+    // Stored and aligned (as write_npz writes them): the numbers are used where they are in
+    // the mapped file. numpy's own files are not aligned: copied.
+    const char* in_place = reader.peek();
+    if (in_place && reinterpret_cast<uintptr_t>(in_place) % alignof(float) == 0) {
+      reader.view(bytes);
+      reader.finish();
+      return FloatArray(
+          header.shape,
+          std::shared_ptr<const float>(file, reinterpret_cast<const float*>(in_place)));
+    }
+    const auto values = float_storage(count);
+    reader.read(values.get(), bytes);
+    reader.finish();
+    return FloatArray(header.shape, std::shared_ptr<const float>(values, values.get()));
+  }
+  const auto values = float_storage(count);
+  std::vector<char> piece(kPieceBytes);
+  for (int64_t done = 0; done < count;) {
+    const int64_t take = std::min<int64_t>(count - done, kPieceBytes / item);
+    reader.read(piece.data(), take * item);
+    for (int64_t i = 0; i < take; ++i) {
+      const char* at = piece.data() + i * item;
+      if (item == 8) {
+        double wide;
+        std::memcpy(&wide, at, 8);
+        values[done + i] =
+            static_cast<float>(wide);  // beyond float's range: infinity, as numpy's astype
+      } else {
+        uint16_t half;
+        std::memcpy(&half, at, 2);
+        values[done + i] = half_to_float(half);
+      }
+    }
+    done += take;
+  }
+  reader.finish();
+  return FloatArray(header.shape, std::shared_ptr<const float>(values, values.get()));
 }
 
 }  // namespace attnhook::detail

@@ -16,16 +16,9 @@
 namespace attnhook::detail {
 namespace {
 
-constexpr int kMargin = 16;
 constexpr int kPanelGap = 16;
 constexpr int kPanelTitleHeight = 18;  // "head h" above each panel
-constexpr int kFontHeight = 13;        // CImg's crisp 1-bit font
-constexpr int kTitleFontHeight = 24;
-constexpr int kColorbarGap = 24;
-constexpr int kColorbarWidth = 16;
-constexpr int kMinColorbarHeight = 96;
-constexpr int kMaxColorbarHeight = 480;
-constexpr int64_t kMaxSide = 32768;
+constexpr SideLimit kSides{"overlay", "image_size or columns"};
 // Automatic image_size: the image's longer side, brought within these.
 constexpr int kSingleMin = 320, kSingleMax = 640;
 constexpr int kGridMin = 160, kGridMax = 320;
@@ -37,29 +30,10 @@ constexpr Rgb kOutlineOuter{0, 0, 0};
 
 struct Scene {
   OverlayLayout layout;
-  Text title, note, caption;
+  Text title, note;
   std::vector<Text> panel_titles;
-  std::vector<ScaleTick> ticks;
-  std::vector<Text> tick_labels;
+  Colorbar colorbar;
 };
-
-Text text_line(const std::string& utf8, int font_height = kFontHeight) {
-  return render_text(to_latin1(utf8), font_height);
-}
-
-int widest(const std::vector<Text>& texts) {
-  int most = 0;
-  for (const Text& t : texts) most = std::max(most, t.width());
-  return most;
-}
-
-void check_side(const char* what, int64_t pixels) {
-  if (pixels > kMaxSide)
-    throw Error(
-        fmt::format("the overlay would be {} pixels {} (limit {}); lower image_size or "
-                    "columns",
-                    pixels, what, kMaxSide));
-}
 
 // The bottom of a scale is 0 unless weights go below it; a flat scale gets a top above it.
 std::pair<double, double> scale_of(const float* map, int64_t count, const OverlayOptions& options) {
@@ -133,11 +107,10 @@ Scene compose(const OverlayMaps& m, int source_width, int source_height,
   const int64_t panel_height = kPanelTitleHeight + l.image_height;
   const int64_t grid_width = columns * panel_width + (columns - 1) * kPanelGap;
   const int64_t grid_height = rows * panel_height + (rows - 1) * kPanelGap;
-  check_side("wide", grid_width);
-  check_side("tall", grid_height);
+  kSides.check("wide", grid_width);
+  kSides.check("tall", grid_height);
 
-  const int64_t grid_y =
-      kMargin + (s.title.height() ? s.title.height() + 4 : 0) + s.note.height() + 10;
+  const int64_t grid_y = header_bottom(s.title, s.note) + 10;
   for (int64_t p = 0; p < panels; ++p)
     l.panels.push_back(
         {static_cast<int>(kMargin + p % columns * (panel_width + kPanelGap) +
@@ -145,28 +118,14 @@ Scene compose(const OverlayMaps& m, int source_width, int source_height,
          static_cast<int>(grid_y + p / columns * (panel_height + kPanelGap) + kPanelTitleHeight),
          l.image_width, l.image_height});
 
-  s.caption = rotate_counterclockwise(
+  Text caption = rotate_counterclockwise(
       text_line(shared ? "attention weight" : "share of each panel's largest weight"));
-  const int64_t images_height = grid_height - kPanelTitleHeight;
-  const int bar_height = std::max(
-      static_cast<int>(std::clamp<int64_t>(images_height, kMinColorbarHeight, kMaxColorbarHeight)),
-      s.caption.height() + 16);
-  l.colorbar = {static_cast<int>(kMargin + grid_width + kColorbarGap), l.panels.front().y,
-                kColorbarWidth, bar_height};
-  s.ticks = scale_ticks(l.vmin, l.vmax, std::clamp(bar_height / 32, 2, 11));
-  for (const auto& tick : s.ticks) s.tick_labels.push_back(text_line(tick.label));
-
-  const int64_t caption_right = int64_t{l.colorbar.x} + kColorbarWidth + 1 + 4 + 2 +
-                                widest(s.tick_labels) + 8 + s.caption.width();
-  const int64_t width = std::max<int64_t>(
-      {caption_right + kMargin, s.title.width() + 2 * kMargin, s.note.width() + 2 * kMargin});
-  const int64_t height =
-      std::max<int64_t>(grid_y + grid_height, l.colorbar.y + bar_height + kFontHeight / 2) +
-      kMargin;
-  check_side("wide", width);
-  check_side("tall", height);
-  l.width = static_cast<int>(width);
-  l.height = static_cast<int>(height);
+  const int bar_height = colorbar_height(grid_height - kPanelTitleHeight, caption);
+  s.colorbar = make_colorbar(kMargin + grid_width, l.panels.front().y, bar_height, l.vmin, l.vmax,
+                             std::move(caption));
+  l.colorbar = s.colorbar.bar;
+  std::tie(l.width, l.height) =
+      frame_size(grid_y + grid_height, s.colorbar, s.title, s.note, kSides);
   return s;
 }
 
@@ -217,11 +176,7 @@ Canvas draw(const OverlayMaps& m, const Scene& s, const RgbImage& image,
     canvas.blend(title, area.x + (area.width - title.width()) / 2, area.y - kPanelTitleHeight + 2,
                  kInk);
   }
-  const Rect& bar = l.colorbar;
-  const int label_x = draw_colorbar(canvas, bar, colormap_table(options.colormap()), s.ticks,
-                                    s.tick_labels, l.vmin, l.vmax);
-  canvas.blend(s.caption, label_x + widest(s.tick_labels) + 8,
-               bar.y + (bar.height - s.caption.height()) / 2, kLabelInk);
+  draw_colorbar(canvas, s.colorbar, colormap_table(options.colormap()));
   return canvas;
 }
 

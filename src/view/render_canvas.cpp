@@ -20,6 +20,16 @@ namespace attnhook::detail {
 
 namespace {
 
+constexpr int kColorbarGap = 24;  // between the panels and the colour bar
+constexpr int kColorbarWidth = 16;
+constexpr int kMaxColorbarHeight = 480;
+constexpr int kTickLength = 4;  // the colour bar's ticks, right of its frame
+constexpr int kCaptionGap = 8;  // between the tick labels and the caption
+constexpr int64_t kMaxSide = 32768;
+
+// Where the colour bar's tick labels start: past its frame, the tick and 2 pixels.
+int tick_labels_x(const Rect& bar) { return bar.x + bar.width + 1 + kTickLength + 2; }
+
 // Common characters outside Latin-1 that tokenizers and titles produce.
 const char* ascii_stand_in(uint32_t code) {
   switch (code) {
@@ -151,6 +161,26 @@ void Canvas::frame(const Rgb& colour, const Rect& r) {
   fill({r.x + r.width, r.y, 1, r.height}, colour);
 }
 
+Text text_line(const std::string& utf8, int font_height) {
+  return render_text(to_latin1(utf8), font_height);
+}
+
+int widest(const std::vector<Text>& texts) {
+  int most = 0;
+  for (const Text& t : texts) most = std::max(most, t.width());
+  return most;
+}
+
+void SideLimit::check(const char* side, int64_t pixels) const {
+  if (pixels > kMaxSide)
+    throw Error(fmt::format("the {} would be {} pixels {} (limit {}); lower {}", picture, pixels,
+                            side, kMaxSide, remedy));
+}
+
+int header_bottom(const Text& title, const Text& note) {
+  return kMargin + (title.height() ? title.height() + 4 : 0) + note.height();
+}
+
 void draw_header(Canvas& canvas, const Text& title, const Text& note, int top) {
   if (title.height()) {
     canvas.blend(title, (canvas.width() - title.width()) / 2, top, kInk);
@@ -159,22 +189,58 @@ void draw_header(Canvas& canvas, const Text& title, const Text& note, int top) {
   canvas.blend(note, (canvas.width() - note.width()) / 2, top, kLabelInk);
 }
 
-int draw_colorbar(Canvas& canvas, const Rect& bar, const std::array<Rgb, 256>& table,
-                  const std::vector<ScaleTick>& ticks, const std::vector<Text>& tick_labels,
-                  double vmin, double vmax) {
+int colorbar_height(int64_t panels_height, const Text& caption) {
+  return std::max(
+      static_cast<int>(std::clamp<int64_t>(panels_height, kMinColorbarHeight, kMaxColorbarHeight)),
+      caption.height() + 16);
+}
+
+Colorbar make_colorbar(int64_t panels_right, int top, int height, double vmin, double vmax,
+                       Text caption) {
+  Colorbar c;
+  c.bar = {static_cast<int>(panels_right + kColorbarGap), top, kColorbarWidth, height};
+  c.vmin = vmin;
+  c.vmax = vmax;
+  c.ticks = scale_ticks(vmin, vmax, std::clamp(height / 32, 2, 11));
+  for (const auto& tick : c.ticks) c.tick_labels.push_back(text_line(tick.label));
+  c.caption = std::move(caption);
+  return c;
+}
+
+std::pair<int, int> frame_size(int64_t panels_bottom, const Colorbar& colorbar, const Text& title,
+                               const Text& note, const SideLimit& limit) {
+  const Rect& bar = colorbar.bar;
+  int64_t right = int64_t{tick_labels_x(bar)} + widest(colorbar.tick_labels);
+  if (colorbar.caption.width()) right += kCaptionGap + colorbar.caption.width();
+  const int64_t width =
+      std::max<int64_t>({right + kMargin, title.width() + 2 * kMargin, note.width() + 2 * kMargin});
+  const int64_t height =
+      std::max<int64_t>(panels_bottom, bar.y + bar.height + kFontHeight / 2) + kMargin;
+  limit.check("wide", width);
+  limit.check("tall", height);
+  return {static_cast<int>(width), static_cast<int>(height)};
+}
+
+void draw_colorbar(Canvas& canvas, const Colorbar& colorbar, const std::array<Rgb, 256>& table) {
+  const Rect& bar = colorbar.bar;
   for (int r = 0; r < bar.height; ++r) {
     const double t = bar.height > 1 ? 1.0 - static_cast<double>(r) / (bar.height - 1) : 1.0;
     canvas.fill({bar.x, bar.y + r, bar.width, 1}, table[static_cast<int>(t * 255 + 0.5)]);
   }
   canvas.frame(kFrame, bar);
-  const int label_x = bar.x + bar.width + 1 + 4 + 2;
-  for (size_t k = 0; k < ticks.size(); ++k) {
-    const double t = (ticks[k].value - vmin) / (vmax - vmin);
+  const int label_x = tick_labels_x(bar);
+  for (size_t k = 0; k < colorbar.ticks.size(); ++k) {
+    const double t = (colorbar.ticks[k].value - colorbar.vmin) / (colorbar.vmax - colorbar.vmin);
     const int tick_y = bar.y + static_cast<int>(std::lround((1 - t) * (bar.height - 1)));
-    canvas.fill({bar.x + bar.width + 1, tick_y, 4, 1}, kFrame);
-    canvas.blend(tick_labels[k], label_x, tick_y - tick_labels[k].height() / 2, kLabelInk);
+    const Text& label = colorbar.tick_labels[k];
+    canvas.fill({bar.x + bar.width + 1, tick_y, kTickLength, 1}, kFrame);
+    canvas.blend(label, label_x, tick_y - label.height() / 2, kLabelInk);
   }
-  return label_x;
+  const Text& caption = colorbar.caption;
+  if (caption.width()) {
+    canvas.blend(caption, label_x + widest(colorbar.tick_labels) + kCaptionGap,
+                 bar.y + (bar.height - caption.height()) / 2, kLabelInk);
+  }
 }
 
 namespace {

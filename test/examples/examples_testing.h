@@ -1,35 +1,25 @@
 // Test support for the CLI workflow tests (cli_examples_test.cpp, cli_text_test.cpp): the
-// example models of make_examples.py, built once per build tree, and the attnhook
-// executable run with its arguments as given (no shell) and its stderr captured.
+// example models of make_examples.py, built once per build tree; the attnhook executable
+// is run by cli_testing.h's run_cli.
 #pragma once
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cli_testing.h"
 #include "testing.h"
 
 namespace attnhook_test {
 
-inline const std::string kCli = ATTNHOOK_CLI;
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text(path)); }
+inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_bytes(path)); }
 
 // OUT/sentiment and OUT/seq2seq (make_examples.py). ctest makes them first (the fixture
 // test examples_models); run alone, the first test to need them makes them (again when the
@@ -70,38 +60,6 @@ inline std::string example(const std::string& name) { return examples_dir() + "/
                    << ATTNHOOK_LIBTORCH_VERSION << " cannot load their TorchScript "       \
                    << "(aten::scaled_dot_product_attention)";                             \
   } while (false)
-
-struct CliRun {
-  int exit_code = -1;  // -1: killed by a signal
-  std::string err;     // stderr
-};
-
-// The attnhook executable (or `cli`) with `args`, stdout to /dev/null, stderr captured.
-inline CliRun run_cli(const std::vector<std::string>& args, const std::string& cli = kCli) {
-  const std::string err_path =
-      (std::filesystem::temp_directory_path() / ("attnhook_cli_err_" + std::to_string(::getpid()))).string();
-  std::vector<std::string> all = {cli};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  CliRun run;
-  if (::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-    }
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  run.err = read_text(err_path);
-  std::remove(err_path.c_str());
-  return run;
-}
 
 // Every file under `dir`, relative, sorted.
 inline std::vector<std::string> tree(const std::filesystem::path& dir) {

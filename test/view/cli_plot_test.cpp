@@ -1,7 +1,6 @@
 // The drawing subcommands' additions of issue 12, torch-free: plot --layer all into a
 // directory it creates, output directories for every subcommand, position numbers on axes
 // without tokens, and padding left out of prepare and html by the attention mask.
-#include <CImg.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +10,7 @@
 
 #include "attnhook/render_options.h"
 #include "layout.h"
+#include "picture_testing.h"
 #include "view_testing.h"
 
 namespace fs = std::filesystem;
@@ -19,7 +19,8 @@ namespace {
 
 using attnhook_test::read_bytes;
 using attnhook_test::write_bytes;
-using Image = cimg_library::CImg<unsigned char>;
+using attnhook_test::load_png;
+using attnhook_test::Picture;
 
 class CliPlot : public attnhook_test::TempDirTest {
  protected:
@@ -44,12 +45,12 @@ std::string attention_file(const std::vector<std::string>& layers, const std::st
   return fmt::format(R"({{"format": "attnhook", "version": 1, {}, "layers": [{}]}})", top, fmt::join(layers, ","));
 }
 
-bool is_ink(const Image& image, int x, int y) {
+bool is_ink(const Picture& image, int x, int y) {
   return image(x, y, 0, 0) < 160 && image(x, y, 0, 1) < 160 && image(x, y, 0, 2) < 160;
 }
 
 // Runs of image rows with ink in columns [0, right): one per row label.
-int label_runs(const Image& image, int top, int bottom, int right) {
+int label_runs(const Picture& image, int top, int bottom, int right) {
   int runs = 0;
   bool inside = false;
   for (int y = top; y < bottom; ++y) {
@@ -126,8 +127,7 @@ TEST_F(CliPlot, AxesWithoutTokensShowThinnedPositionNumbers) {
     write_bytes(path("attn.json"), attention_file({layer("attn", positions, positions, 1)}));
     const auto run = cli({"plot", "-i", path("attn.json"), "-o", path("grid.png")});
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    Image image;
-    image.load_png(path("grid.png").c_str());
+    const Picture image = load_png(path("grid.png"));
     // Where the CLI's grid puts things: the same options, labels being the numbers.
     std::vector<std::string> numbers;
     for (int i = 0; i < positions; ++i) numbers.push_back(std::to_string(i));
@@ -200,9 +200,7 @@ TEST_F(CliPlot, ThePredictionReachesTheModelViewTitleAndThePage) {
   write_bytes(path("plain.json"), attention_file({layer("l0", 2, 2, 0)}, R"("tokens": ["a", "b"])"));
   ASSERT_EQ(cli({"model-view", "-i", path("attn.json"), "-o", path("with.png")}).exit_code, 0);
   ASSERT_EQ(cli({"model-view", "-i", path("plain.json"), "-o", path("without.png")}).exit_code, 0);
-  Image with, without;
-  with.load_png(path("with.png").c_str());
-  without.load_png(path("without.png").c_str());
+  const Picture with = load_png(path("with.png")), without = load_png(path("without.png"));
   EXPECT_GT(with.width(), without.width());  // "... | predicted: positive (class 1, p = 0.97)"
 }
 

@@ -3,8 +3,6 @@
 // weights with a known answer, and the colour the overlay laid over each pixel.
 #pragma once
 
-#include <CImg.h>
-
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -12,11 +10,11 @@
 #include <vector>
 
 #include "float_array.h"
+#include "picture_testing.h"
 #include "testing.h"
 
 namespace attnhook_test {
 
-using Picture = cimg_library::CImg<unsigned char>;  // planar: picture(x, y, 0, channel)
 using Colour = std::array<int, 3>;
 
 // matplotlib's viridis end colours, rounded to 8 bits (its _viridis_data[0] and [255]).
@@ -36,26 +34,7 @@ inline Picture test_picture(int width, int height) {
   return picture;
 }
 
-inline Picture load_png(const std::string& path) {
-  Picture picture;
-  picture.load_png(path.c_str());
-  return picture;
-}
-
-inline Picture load_jpeg(const std::string& path) {
-  Picture picture;
-  picture.load_jpeg(path.c_str());
-  return picture;
-}
-
-inline Colour at(const Picture& picture, int x, int y) {
-  return {picture(x, y, 0, 0), picture(x, y, 0, 1), picture(x, y, 0, 2)};
-}
-
-inline std::string describe(const Colour& c) {
-  return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ", " + std::to_string(c[2]) +
-         ")";
-}
+inline Colour at(const Picture& picture, int x, int y) { return colour_at<Colour>(picture, x, y); }
 
 inline int distance(const Colour& a, const Colour& b) {
   int most = 0;

@@ -180,14 +180,11 @@ PatchGrid patch_grid_for(const ExtractArgs& args, const PatchEmbedding& embeddin
     return grid;
   }
   if (!args.patch_grid.empty()) {
-    const auto parsed = parse_patch_grid(args.patch_grid);
-    if (!parsed)
-      throw Error(
-          fmt::format("--patch-grid '{}' is not ROWSxCOLUMNS", printable(args.patch_grid, 40)));
-    grid.rows = parsed->first;
-    grid.columns = parsed->second;
-    int64_t patches = 0;
-    const bool overflow = __builtin_mul_overflow(grid.rows, grid.columns, &patches);
+    const PatchGridFlag flag = parse_patch_grid_flag(args.patch_grid);
+    grid.rows = flag.rows;
+    grid.columns = flag.columns;
+    const bool overflow = !flag.patches;
+    const int64_t patches = flag.patches.value_or(0);
     // The first layer with room for the patches decides the prefix, unless it is given.
     for (const auto& [name, calls] : values) {
       const int64_t keys = calls[0].size(3);
