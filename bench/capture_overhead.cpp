@@ -32,6 +32,7 @@
 namespace {
 
 using attnhook_bench::median;
+using attnhook_bench::median_ratio;
 using attnhook_bench::time_ms;
 
 std::atomic<int64_t> op_count{0};
@@ -132,10 +133,11 @@ int main(int argc, char** argv) {
       "{\"bench\": \"capture_overhead\", \"libtorch\": \"%s\", \"model\": \"encoder 12x768, 12 heads, ff 3072, seq 128, batch 1, "
       "eval, no_grad\", \"rounds\": %d, \"threads\": %d, \"observed_ops_per_forward\": %lld, "
       "\"plain_ms\": %.2f, \"hooked_ms\": %.2f, \"selecting_nothing_ms\": %.2f, "
-      "\"hooked_over_plain\": %.4f, \"selecting_nothing_over_plain\": %.4f, "
+      "\"hooked_over_plain\": %.4f, \"hooked_over_plain_iqr\": %.4f, \"selecting_nothing_over_plain\": %.4f, "
       "\"observer_us_per_op\": %.3f, \"observer_ms_per_forward\": %.2f, "
       "\"grid_12_heads_128_tokens_ms\": %.1f}\n",
       TORCH_VERSION, rounds, at::get_num_threads(), static_cast<long long>(op_count.load()), plain, hook, none,
-      hook / plain, none / plain, per_op_us, per_op_us * op_count.load() / 1000, median(grid_ms));
+      median_ratio(hooked_ms, plain_ms), attnhook_bench::ratio_iqr(hooked_ms, plain_ms),
+      median_ratio(nothing_ms, plain_ms), per_op_us, per_op_us * op_count.load() / 1000, median(grid_ms));
   return 0;
 }
