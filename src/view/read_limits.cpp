@@ -23,20 +23,15 @@ int64_t checked_element_count(const std::vector<int64_t>& shape, int64_t max_ele
   }
   // A zero anywhere makes the array empty, but readers still loop over its other
   // dimensions (batch items, heads, rows): their product is held to the same limit.
-  bool empty = false;
+  const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
   uint64_t count = 1;
   for (int64_t size : shape) {
-    if (size == 0) {
-      empty = true;
-      continue;
-    }
+    if (size == 0) continue;
     if (!multiply_within(count, static_cast<uint64_t>(size), static_cast<uint64_t>(max_elements),
                          count)) {
       throw Error(fmt::format("{}: shape {} has more than {} {} (the limit of one array)", where,
                               shape_text(shape), max_elements,
-                              std::find(shape.begin(), shape.end(), 0) != shape.end()
-                                  ? "positions in its non-empty dimensions"
-                                  : "elements"));
+                              empty ? "positions in its non-empty dimensions" : "elements"));
     }
   }
   if (empty) return 0;
