@@ -30,6 +30,7 @@ using detail::kFontHeight;
 using detail::kMargin;
 using detail::kMinColorbarHeight;
 using detail::kTitleFontHeight;
+using detail::widest;
 
 constexpr int kPanelGapX = 28;
 constexpr int kPanelGapY = 16;
@@ -185,9 +186,10 @@ struct Scene {
   Colorbar colorbar;
 };
 
-int64_t widest(const std::vector<Text>& texts, bool rotated) {
-  int64_t most = 0;
-  for (const Text& t : texts) most = std::max<int64_t>(most, rotated ? t.height() : t.width());
+// The tallest of `texts`: the width a rotated column label takes across its line.
+int tallest(const std::vector<Text>& texts) {
+  int most = 0;
+  for (const Text& t : texts) most = std::max(most, t.height());
   return most;
 }
 
@@ -224,9 +226,9 @@ Scene compose(const Prepared& p, const GridOptions& options, bool single) {
   s.column_labels = label_texts(p.src_labels, l.src_label_step, true);
   const int64_t label_room = kTickLength + kLabelGap + 1;
   const int64_t row_label_width =
-      s.row_labels.empty() ? 0 : widest(s.row_labels, false) + label_room;
+      s.row_labels.empty() ? 0 : widest(s.row_labels) + label_room;
   const int64_t column_label_height =
-      s.column_labels.empty() ? 0 : widest(s.column_labels, true) + label_room;
+      s.column_labels.empty() ? 0 : tallest(s.column_labels) + label_room;
   for (int64_t head : p.heads)
     s.panel_titles.push_back(detail::render_text(fmt::format("head {}", head), kFontHeight));
 
@@ -237,7 +239,7 @@ Scene compose(const Prepared& p, const GridOptions& options, bool single) {
   const int64_t rows = (panels + columns - 1) / columns;
   l.columns = static_cast<int>(columns);
   const int64_t panel_width =
-      row_label_width + std::max(map_width, widest(s.panel_titles, false) + 2);
+      row_label_width + std::max<int64_t>(map_width, widest(s.panel_titles) + 2);
   const int64_t panel_height = kPanelTitleHeight + map_height + 1 + column_label_height;
   const int64_t grid_width = columns * panel_width + (columns - 1) * kPanelGapX;
   const int64_t grid_height = rows * panel_height + (rows - 1) * kPanelGapY;
