@@ -21,12 +21,6 @@ at::Tensor masked_row_softmax(const at::Tensor& scores) {
 #endif
 }
 
-}  // namespace
-
-at::Tensor sdpa_weights(const SdpaInputs& in) { return sdpa_attention(in, false).weights; }
-
-namespace {
-
 // q · kᵀ · scale: [..., heads, tgt, src], float32 (double for double inputs).
 // tracked: autograd records the result (keep_grad), so no out= variants (they refuse it).
 at::Tensor scaled_scores(const at::Tensor& query, const at::Tensor& key, double scale, bool tracked) {
@@ -60,6 +54,8 @@ at::Tensor scaled_scores(const at::Tensor& query, const at::Tensor& key, double 
 }
 
 }  // namespace
+
+at::Tensor sdpa_weights(const SdpaInputs& in) { return sdpa_attention(in, false).weights; }
 
 SdpaAttention sdpa_attention(const SdpaInputs& in, bool want_scores) {
   const at::ScalarType compute = in.query.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
